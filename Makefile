@@ -1,0 +1,68 @@
+# smarketing: `make run` to try it, `make test` to check it.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+
+# Django 6 needs Python 3.12+. Prefer the newest interpreter we can find, including pyenv's
+# versions, which are not on PATH unless selected.
+define FIND_PYTHON
+for c in python3.14 python3.13 python3.12 python3 \
+         $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.1[2-9]*/bin/python3 2>/dev/null | sort -rV); do \
+  if $$c -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then \
+    command -v $$c 2>/dev/null || echo $$c; exit 0; fi; \
+done; exit 1
+endef
+
+.PHONY: run test install install-dev lint migrations-check worker beat web bench clean screenshots
+
+$(PY):
+	@base=$$( $(FIND_PYTHON) ) || { echo "smarketing needs Python 3.12 or newer; none found (tried python3.14..python3.12, python3, pyenv versions)." >&2; exit 1; }; \
+	echo "Creating $(VENV) with $$base ($$($$base --version))"; \
+	$$base -m venv $(VENV)
+	@$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+# The embedded shape: SQLite under var/ and kombu's filesystem broker unless
+# DATABASE_URL / REDIS_URL say otherwise. Ctrl-C stops web, worker and beat together.
+run: install
+	@mkdir -p var
+	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
+	DEBUG=$${DEBUG:-1} $(PY) manage.py seed_demo
+	@echo
+	@echo "  smarketing is starting at http://127.0.0.1:8000  (Ctrl-C stops web, worker and beat)"
+	@echo "  Demo logins (password: demo1234): mia (marketer), marcus (marketing manager),"
+	@echo "  dana and lee (sales reps), sofia (sales manager), admin (admin)."
+	@echo
+	PATH="$(CURDIR)/$(BIN):$$PATH" DEBUG=$${DEBUG:-1} $(BIN)/honcho start -f Procfile
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check . || true
+
+migrations-check: install-dev
+	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
+
+test: install-dev
+	$(BIN)/ruff check .
+	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+screenshots: install-dev
+	$(BIN)/pytest -m browser tests/journeys --screenshots-to docs/screenshots
+
+bench: install-dev
+	$(PY) -m bench.run
+
+clean:
+	rm -rf var/celery var/cache

@@ -1,0 +1,109 @@
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+
+
+class StageKind(models.TextChoices):
+    NURTURE = "nurture", "Nurture"
+    MQL = "mql", "Marketing qualified"
+    SAL = "sal", "Sales accepted"
+    SQL = "sql", "Sales qualified"
+    OPPORTUNITY = "opportunity", "Opportunity"
+    CUSTOMER = "customer", "Customer"
+    RECYCLED = "recycled", "Recycled"
+    DISQUALIFIED = "disqualified", "Disqualified"
+
+
+class Stage(models.Model):
+    """A lifecycle stage. Stages are data: teams may rename or add them; `kind` is what the
+    code relies on."""
+
+    name = models.CharField(max_length=60, unique=True)
+    slug = models.SlugField(max_length=60, unique=True)
+    kind = models.CharField(max_length=20, choices=StageKind.choices)
+    order = models.PositiveSmallIntegerField(default=0)
+    allowed_next = models.ManyToManyField(
+        "self", symmetrical=False, blank=True, related_name="allowed_previous"
+    )
+
+    class Meta:
+        ordering = ["order", "id"]
+
+    def __str__(self):
+        return self.name
+
+
+class Seniority(models.TextChoices):
+    UNKNOWN = "", "Unknown"
+    INDIVIDUAL = "individual", "Individual contributor"
+    MANAGER = "manager", "Manager"
+    DIRECTOR = "director", "Director"
+    VP = "vp", "VP"
+    C_LEVEL = "c_level", "C-level"
+    OWNER = "owner", "Owner / founder"
+
+
+class Lead(models.Model):
+    email = models.EmailField(max_length=254, blank=True)
+    external_id = models.CharField(max_length=200, blank=True)
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    title = models.CharField(max_length=200, blank=True)
+    seniority = models.CharField(max_length=20, choices=Seniority.choices, blank=True)
+    department = models.CharField(max_length=100, blank=True)
+    phone = models.CharField(max_length=50, blank=True)
+    company = models.CharField(max_length=200, blank=True)
+    website = models.CharField(max_length=200, blank=True)
+    industry = models.CharField(max_length=100, blank=True)
+    employees = models.PositiveIntegerField(null=True, blank=True)
+    annual_revenue = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2")
+    region = models.CharField(max_length=100, blank=True)
+    source = models.CharField(max_length=100, blank=True)
+    utm_source = models.CharField(max_length=200, blank=True)
+    utm_medium = models.CharField(max_length=200, blank=True)
+    utm_campaign = models.CharField(max_length=200, blank=True)
+    utm_term = models.CharField(max_length=200, blank=True)
+    utm_content = models.CharField(max_length=200, blank=True)
+    do_not_email = models.BooleanField(default=False)
+    do_not_call = models.BooleanField(default=False)
+    attributes = models.JSONField(default=dict, blank=True)
+    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="leads")
+    stage_entered_at = models.DateTimeField()
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="owned_leads",
+    )
+    fit_score = models.IntegerField(default=0)
+    engagement_score = models.IntegerField(default=0)
+    score = models.IntegerField(default=0)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                Lower("email"),
+                name="lead_email_unique_ci",
+                condition=~models.Q(email=""),
+            ),
+            models.UniqueConstraint(
+                fields=["source", "external_id"],
+                name="lead_external_id_unique_per_source",
+                condition=~models.Q(external_id=""),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["stage", "-score"], name="lead_stage_score"),
+            models.Index(fields=["-created_at"], name="lead_created"),
+        ]
+
+    def __str__(self):
+        return self.full_name or self.email or self.external_id or f"Lead {self.pk}"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()

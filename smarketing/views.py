@@ -1,0 +1,43 @@
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import PermissionDenied
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from smarketing.health import health_report
+from smarketing.navigation import NAV_BY_URL_NAME, can_see, nav_for
+from smarketing.roles import user_roles, user_team
+
+
+def home(request):
+    cards = [item for item in nav_for(request.user, request.path) if item["url"] != "/"]
+    return render(
+        request,
+        "smarketing/home.html",
+        {
+            "cards": cards,
+            "has_role": bool(user_roles(request.user)),
+            "team": user_team(request.user),
+        },
+    )
+
+
+@login_not_required
+@require_GET
+@never_cache
+def healthz(request):
+    report = health_report(now=timezone.now())
+    return JsonResponse(report, status=200 if report["ok"] else 503)
+
+
+def placeholder(request, *, title: str, issue: str):
+    """A page that a later piece of work fills; it says so instead of pretending. Access
+    follows the navigation's roles for the page."""
+    item = NAV_BY_URL_NAME.get(
+        f"{request.resolver_match.namespace}:{request.resolver_match.url_name}"
+    )
+    if item is not None and not can_see(request.user, item):
+        raise PermissionDenied
+    return render(request, "smarketing/placeholder.html", {"title": title, "issue": issue})

@@ -1,0 +1,120 @@
+"""Shared actors and plumbing for the whole suite."""
+
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from celery.signals import task_postrun
+from django.db import connections
+
+from smarketing.celery import app as celery_app
+from smarketing.roles import Role
+from tests.factories import UserFactory
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_broker_folder():
+    """Tests never share the filesystem broker's folder with a running `make run`."""
+    options = celery_app.conf.broker_transport_options or {}
+    if "data_folder_in" not in options:
+        yield
+        return
+    folder = Path(tempfile.mkdtemp(prefix="smarketing-broker-"))
+    (folder / "processed").mkdir()
+    celery_app.conf.broker_transport_options = {
+        **options,
+        "data_folder_in": str(folder),
+        "data_folder_out": str(folder),
+        "processed_folder": str(folder / "processed"),
+    }
+    yield
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _user_with_role(role: Role | None, username: str, **extra):
+    user = UserFactory(username=username, **extra)
+    if role is not None:
+        from django.contrib.auth.models import Group
+
+        user.groups.add(Group.objects.get(name=role.value))
+    return user
+
+
+@pytest.fixture
+def marketer(db):
+    return _user_with_role(Role.MARKETER, "mia", first_name="Mia")
+
+
+@pytest.fixture
+def marketing_manager(db):
+    return _user_with_role(Role.MARKETING_MANAGER, "marcus", first_name="Marcus")
+
+
+@pytest.fixture
+def rep(db):
+    return _user_with_role(Role.SALES_REP, "dana", first_name="Dana")
+
+
+@pytest.fixture
+def rep2(db):
+    return _user_with_role(Role.SALES_REP, "lee", first_name="Lee")
+
+
+@pytest.fixture
+def sales_manager(db):
+    return _user_with_role(Role.SALES_MANAGER, "sofia", first_name="Sofia")
+
+
+@pytest.fixture
+def admin_user(db):
+    return _user_with_role(Role.ADMIN, "admin", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def outsider(db):
+    """Signed in, but holds no role."""
+    return _user_with_role(None, "olly", first_name="Olly")
+
+
+@pytest.fixture
+def client_for(client):
+    """`client_for(user)` returns a test client logged in as that user."""
+
+    def login(user):
+        client.force_login(user)
+        return client
+
+    return login
+
+
+@pytest.fixture
+def celery_worker(transactional_db):
+    """A real Celery worker (in a thread of this process) consuming from the configured
+    broker: the filesystem transport by default, Redis when REDIS_URL is set."""
+
+    def close_connections(**kwargs):
+        connections.close_all()
+
+    task_postrun.connect(close_connections, weak=False)
+    try:
+        with start_worker(
+            celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=20
+        ) as worker:
+            yield worker
+    finally:
+        task_postrun.disconnect(close_connections)
+
+
+def wait_for(predicate, *, timeout: float = 20.0, interval: float = 0.1):
+    """Poll until `predicate()` is truthy; return its value or fail after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"condition not met within {timeout}s")
+        time.sleep(interval)
