@@ -107,3 +107,35 @@ class Lead(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
+
+
+class StageChange(models.Model):
+    """One row per lifecycle move: the full, append-only history of a lead's stages."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="stage_changes")
+    from_stage = models.ForeignKey(
+        Stage, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    to_stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="+")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    rule = models.CharField(
+        max_length=200, blank=True, help_text="The rule or system that moved the lead, if no user."
+    )
+    reason = models.TextField(blank=True)
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["changed_at", "id"]
+        indexes = [
+            models.Index(fields=["lead", "changed_at"], name="stagechange_lead_time"),
+            models.Index(fields=["to_stage", "changed_at"], name="stagechange_to_time"),
+        ]
+
+    def __str__(self):
+        return f"{self.lead_id}: {self.from_stage_id} -> {self.to_stage_id}"
