@@ -96,6 +96,12 @@ class Lead(models.Model):
                 condition=~models.Q(external_id=""),
             ),
         ]
+        permissions = [
+            ("import_leads", "Can import leads from CSV"),
+            ("erase_lead", "Can erase a lead's personal data"),
+            ("work_queue", "Can work the sales queue"),
+            ("manage_routing", "Can edit routing rules"),
+        ]
         indexes = [
             models.Index(fields=["stage", "-score"], name="lead_stage_score"),
             models.Index(fields=["-created_at"], name="lead_created"),
@@ -139,3 +145,100 @@ class StageChange(models.Model):
 
     def __str__(self):
         return f"{self.lead_id}: {self.from_stage_id} -> {self.to_stage_id}"
+
+
+class ActivityType(models.TextChoices):
+    PAGE_VIEW = "page_view", "Page view"
+    FORM_SUBMIT = "form_submit", "Form submitted"
+    EMAIL_OPEN = "email_open", "Email opened"
+    EMAIL_CLICK = "email_click", "Email clicked"
+    CONTENT_DOWNLOAD = "content_download", "Content downloaded"
+    WEBINAR_ATTENDED = "webinar_attended", "Webinar attended"
+    DEMO_REQUEST = "demo_request", "Demo requested"
+    MEETING_BOOKED = "meeting_booked", "Meeting booked"
+    UNSUBSCRIBE = "unsubscribe", "Unsubscribed"
+    EMAIL_BOUNCE = "email_bounce", "Email bounced"
+
+
+class Activity(models.Model):
+    """An engagement event. `type` is one of ActivityType or any custom name; `event_id`,
+    supplied by the sender, makes ingestion idempotent."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="activities")
+    type = models.CharField(max_length=60)
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField()
+    properties = models.JSONField(default=dict, blank=True)
+    source = models.CharField(max_length=100, blank=True)
+    event_id = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        verbose_name_plural = "activities"
+        ordering = ["-occurred_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event_id"],
+                name="activity_event_id_unique",
+                condition=~models.Q(event_id=""),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["lead", "occurred_at"], name="activity_lead_time"),
+            models.Index(fields=["type", "occurred_at"], name="activity_type_time"),
+        ]
+
+    def __str__(self):
+        return f"{self.type} by lead {self.lead_id} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def type_label(self) -> str:
+        return ActivityType(self.type).label if self.type in ActivityType.values else self.type
+
+
+class ImportStatus(models.TextChoices):
+    MAPPING = "mapping", "Waiting for column mapping"
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Importing"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class ImportJob(models.Model):
+    """One CSV import: the uploaded file, the column mapping the user confirmed, progress
+    counters the progress bar polls, and per-row errors for download."""
+
+    file = models.FileField(upload_to="imports/")
+    original_name = models.CharField(max_length=255)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    source = models.CharField(max_length=100, blank=True, help_text="Source given to new leads.")
+    status = models.CharField(
+        max_length=20, choices=ImportStatus.choices, default=ImportStatus.MAPPING
+    )
+    encoding = models.CharField(max_length=40, blank=True)
+    delimiter = models.CharField(max_length=1, blank=True)
+    headers = models.JSONField(default=list, blank=True)
+    mapping = models.JSONField(default=dict, blank=True, help_text="CSV header -> lead field")
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True, help_text="[{row, field, message}]")
+    failure = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"Import {self.pk}: {self.original_name}"
+
+    @property
+    def percent(self) -> int:
+        if not self.total_rows:
+            return 100 if self.status == ImportStatus.DONE else 0
+        return min(100, round(100 * self.processed_rows / self.total_rows))
