@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from smarketing.views import placeholder
 
@@ -11,5 +11,6 @@ urlpatterns = [
         {"title": "Scoring models", "issue": "What counts as a lead"},
         name="scoring",
     ),
+    path("import/", include("leads.import_urls")),
     path("queue/", placeholder, {"title": "Sales queue", "issue": "The handoff"}, name="queue"),
 ]

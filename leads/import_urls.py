@@ -1,0 +1,2 @@
+# CSV import pages; included by leads/urls.py under /leads/import/ (names join "leads:").
+urlpatterns = []
