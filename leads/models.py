@@ -82,6 +82,9 @@ class Lead(models.Model):
     score = models.IntegerField(default=0)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
+    # Set when the lead's personal data was erased; the row stays so that history, counts
+    # and funnel figures remain true.
+    erased_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -105,6 +108,8 @@ class Lead(models.Model):
         indexes = [
             models.Index(fields=["stage", "-score"], name="lead_stage_score"),
             models.Index(fields=["-created_at"], name="lead_created"),
+            models.Index(fields=["-score", "-id"], name="lead_score"),
+            models.Index(fields=["source"], name="lead_source"),
         ]
 
     def __str__(self):
@@ -113,6 +118,18 @@ class Lead(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def is_erased(self) -> bool:
+        return self.erased_at is not None
+
+    @property
+    def can_be_emailed(self) -> bool:
+        return bool(self.email) and not self.do_not_email and not self.is_erased
+
+    @property
+    def can_be_called(self) -> bool:
+        return bool(self.phone) and not self.do_not_call and not self.is_erased
 
 
 class StageChange(models.Model):
@@ -242,3 +259,39 @@ class ImportJob(models.Model):
         if not self.total_rows:
             return 100 if self.status == ImportStatus.DONE else 0
         return min(100, round(100 * self.processed_rows / self.total_rows))
+
+
+class FormSite(models.Model):
+    """A website whose forms post straight to us (no key in the page: the site key is
+    public). Origin checks, a honeypot field and a per-IP rate limit keep the noise out."""
+
+    name = models.CharField(max_length=100)
+    site_key = models.CharField(max_length=64, unique=True)
+    allowed_origins = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Origins allowed to post, e.g. ["https://www.example.com"]. Empty: any.',
+    )
+    honeypot_field = models.CharField(
+        max_length=60,
+        default="contact_me_by_fax",
+        help_text="A hidden field people leave empty; a filled one marks a bot.",
+    )
+    rate_limit_per_minute = models.PositiveIntegerField(default=10)
+    source = models.CharField(max_length=100, default="website form")
+    redirect_url = models.URLField(
+        blank=True, help_text="Where a plain HTML form post is sent after success."
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def origin_allowed(self, origin: str) -> bool:
+        if not self.allowed_origins:
+            return True
+        return origin.rstrip("/").lower() in {o.rstrip("/").lower() for o in self.allowed_origins}
