@@ -1,0 +1,73 @@
+"""`Authorization: Api-Key <key>` for machines that push data in. A key may only write
+leads and events: a view opts in by listing the methods in `ingest_key_methods`; anywhere
+else a key is refused outright (403), so a leaked website key cannot read the database."""
+
+from datetime import timedelta
+
+from django.contrib.auth.models import AnonymousUser
+from django.utils import timezone
+from rest_framework import authentication, exceptions, permissions
+
+from smarketing.models import IngestKey
+
+KEYWORD = "Api-Key"
+# last_used_at is for people, not for security: write it at most this often so that a
+# busy sender does not turn every request into an UPDATE of the same row.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+class IngestKeyUser(AnonymousUser):
+    """The `request.user` of a request made with an ingest key: not a person, holds no
+    permissions; views tell it apart through `request.auth`."""
+
+    def __init__(self, key: IngestKey):
+        super().__init__()
+        self.ingest_key = key
+
+    def __str__(self):
+        return f"ingest key {self.ingest_key.prefix}"
+
+
+class IngestKeyAuthentication(authentication.BaseAuthentication):
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).split()
+        if not header or header[0].decode(errors="replace").lower() != KEYWORD.lower():
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed("Give the key as 'Authorization: Api-Key <key>'.")
+        view = (request.parser_context or {}).get("view")
+        allowed = getattr(view, "ingest_key_methods", ())
+        if request.method not in allowed:
+            raise exceptions.PermissionDenied(
+                "Ingest keys are accepted on intake endpoints only (POST /api/v1/leads/, "
+                "POST /api/v1/events/). Use a user token for anything else."
+            )
+        raw = header[1].decode(errors="replace")
+        key = IngestKey.objects.filter(key_hash=IngestKey.hash_key(raw)).first()
+        if key is None or not key.is_active:
+            raise exceptions.AuthenticationFailed("Invalid or revoked ingest key.")
+        now = timezone.now()
+        if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
+            IngestKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        return IngestKeyUser(key), key
+
+    def authenticate_header(self, request):
+        return KEYWORD
+
+
+def is_ingest_key(request) -> bool:
+    return isinstance(request.auth, IngestKey)
+
+
+class IngestKeyOrPermission(permissions.BasePermission):
+    """Allow a valid ingest key (its method scope was checked at authentication), or a
+    signed-in user who holds the view's `required_permission`."""
+
+    def has_permission(self, request, view):
+        if is_ingest_key(request):
+            return True
+        user = request.user
+        if not (user and user.is_authenticated):
+            return False
+        perm = getattr(view, "required_permissions", {}).get(request.method)
+        return perm is None or user.has_perm(perm)
