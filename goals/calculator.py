@@ -80,7 +80,9 @@ def _exact(value: Number, field: str) -> Fraction:
     try:
         return Fraction(value)
     except (ValueError, TypeError, ZeroDivisionError):
-        raise CalculatorError(f"{field} is not a number.", extra={field: ["Enter a number."]}) from None
+        raise CalculatorError(
+            f"{field} is not a number.", extra={field: ["Enter a number."]}
+        ) from None
 
 
 def _percent(value: Number, field: str) -> Fraction:

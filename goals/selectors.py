@@ -25,7 +25,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from goals.calculator import RATES, STAGES, FunnelPlan, reverse_funnel
-from goals.models import FunnelGoal, GoalTeam, PacingCurve
+from goals.models import FunnelGoal, PacingCurve
 from goals.periods import add_periods, day_start, weekdays_between, window
 from leads.models import Activity, ActivityType, Lead, StageChange, StageKind
 
@@ -315,7 +315,7 @@ def _leak(plan_rates: list[RateChoice], actuals: FunnelActuals) -> Leak | None:
     if worst is None:
         return None
     ratio, choice, actual = worst
-    return Leak(choice.key, choice.label, choice.used, _pct(actual), _pct(ratio / 100))
+    return Leak(choice.key, choice.label, choice.used, _pct(actual), _pct(ratio))
 
 
 def goal_figures(

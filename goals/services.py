@@ -79,9 +79,7 @@ def goal_create(*, data: Mapping[str, Any], actor, now: datetime) -> FunnelGoal:
     return goal
 
 
-def goal_update(
-    *, goal: FunnelGoal, data: Mapping[str, Any], actor, now: datetime
-) -> FunnelGoal:
+def goal_update(*, goal: FunnelGoal, data: Mapping[str, Any], actor, now: datetime) -> FunnelGoal:
     """Change a goal; records what moved. Saving without changes writes nothing."""
     values = {k: data[k] for k in GOAL_FIELDS if k in data}
     kind = PeriodKind(values.get("period_kind", goal.period_kind))
@@ -158,9 +156,7 @@ def pacing_alerts_send(*, now: datetime) -> int:
                 "created_at": now,
             },
         )
-        claimed = PacingAlert.objects.filter(pk=alert.pk, sent_at__isnull=True).update(
-            sent_at=now
-        )
+        claimed = PacingAlert.objects.filter(pk=alert.pk, sent_at__isnull=True).update(sent_at=now)
         if not claimed:
             continue  # another run sent it in the meantime
         if not recipients:
