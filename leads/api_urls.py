@@ -1,6 +1,13 @@
-from rest_framework.routers import DefaultRouter
+from django.urls import path
 
-router = DefaultRouter(trailing_slash=True)
-router.include_root_view = False
+from leads import api
 
-urlpatterns = router.urls
+urlpatterns = [
+    path("leads/", api.LeadListCreateView.as_view(), name="api-leads"),
+    path("leads/<int:pk>/", api.LeadDetailView.as_view(), name="api-lead-detail"),
+    path("leads/<int:pk>/stage/", api.LeadStageView.as_view(), name="api-lead-stage"),
+    path("leads/<int:pk>/export/", api.LeadExportView.as_view(), name="api-lead-export"),
+    path("leads/<int:pk>/erase/", api.LeadEraseView.as_view(), name="api-lead-erase"),
+    path("events/", api.EventsView.as_view(), name="api-events"),
+    path("forms/<str:site_key>/", api.FormCaptureView.as_view(), name="api-form-capture"),
+]

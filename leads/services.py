@@ -1,14 +1,18 @@
 """Writes to leads. Every function takes `now` and keyword-only arguments."""
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models.functions import Lower
 
-from leads.models import Lead, Stage, StageChange
-from smarketing.errors import ApplicationError
+from leads.models import Activity, ActivityType, FormSite, Lead, Stage, StageChange
+from smarketing.errors import ApplicationError, Conflict
+from smarketing.models import AuditLog
 
 # Fields an intake (API, form, CSV) may set on a lead. Everything else goes to `attributes`.
 LEAD_INPUT_FIELDS = (
@@ -47,7 +51,13 @@ def lead_find(*, email: str = "", external_id: str = "", source: str = "") -> Le
     """The lead an intake names: by email (case-insensitive) first, then by external id
     within its source."""
     if email:
-        lead = Lead.objects.annotate(email_ci=Lower("email")).filter(email_ci=email.lower()).first()
+        # The extra `email != ""` lets PostgreSQL use the partial unique index on lower(email).
+        lead = (
+            Lead.objects.annotate(email_ci=Lower("email"))
+            .filter(email_ci=email.lower())
+            .exclude(email="")
+            .first()
+        )
         if lead is not None:
             return lead
     if external_id:
@@ -67,6 +77,8 @@ def lead_upsert(
     what is already known; custom attributes merge. Returns (lead, created).
 
     `data` must already be validated (types converted); it needs an email or an external_id.
+    Two intakes racing to create the same person end with one lead: the loser of the
+    unique constraint falls back to updating the winner's row.
     """
     email = (data.get("email") or "").strip().lower()
     external_id = (data.get("external_id") or "").strip()
@@ -81,38 +93,61 @@ def lead_upsert(
         values["email"] = email
     with transaction.atomic():
         lead = lead_find(email=email, external_id=external_id, source=source)
-        if lead is not None:
-            lead = Lead.objects.select_for_update().get(pk=lead.pk)
-            changed = [k for k, v in values.items() if getattr(lead, k) != v]
-            for key in changed:
-                setattr(lead, key, values[key])
-            if attributes:
-                merged = {**lead.attributes, **attributes}
-                if merged != lead.attributes:
-                    lead.attributes = merged
-                    changed.append("attributes")
-            if changed:
-                lead.updated_at = now
-                lead.save(update_fields=[*changed, "updated_at"])
-            return lead, False
-        stage = Stage.objects.get(slug=DEFAULT_STAGE_SLUG)
-        lead = Lead.objects.create(
-            **values,
-            attributes=dict(attributes or {}),
-            stage=stage,
-            stage_entered_at=now,
-            created_at=now,
-            updated_at=now,
-        )
-        StageChange.objects.create(
-            lead=lead,
-            from_stage=None,
-            to_stage=stage,
-            changed_by=actor,
-            rule=rule or "created",
-            changed_at=now,
-        )
-        return lead, True
+        if lead is None:
+            try:
+                with transaction.atomic():
+                    return _lead_create(
+                        values=values, attributes=attributes, now=now, actor=actor, rule=rule
+                    ), True
+            except IntegrityError:
+                lead = lead_find(email=email, external_id=external_id, source=source)
+                if lead is None:
+                    raise
+        return _lead_update(lead=lead, values=values, attributes=attributes, now=now), False
+
+
+def _lead_create(
+    *, values: dict[str, Any], attributes: Mapping[str, Any] | None, now: datetime, actor, rule: str
+) -> Lead:
+    stage = Stage.objects.get(slug=DEFAULT_STAGE_SLUG)
+    lead = Lead.objects.create(
+        **values,
+        attributes=dict(attributes or {}),
+        stage=stage,
+        stage_entered_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+    StageChange.objects.create(
+        lead=lead,
+        from_stage=None,
+        to_stage=stage,
+        changed_by=actor,
+        rule=rule or "created",
+        changed_at=now,
+    )
+    return lead
+
+
+def _lead_update(
+    *, lead: Lead, values: dict[str, Any], attributes: Mapping[str, Any] | None, now: datetime
+) -> Lead:
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    if lead.is_erased:
+        # An erased person stays erased: intakes must not quietly rebuild the profile.
+        return lead
+    changed = [k for k, v in values.items() if getattr(lead, k) != v]
+    for key in changed:
+        setattr(lead, key, values[key])
+    if attributes:
+        merged = {**lead.attributes, **attributes}
+        if merged != lead.attributes:
+            lead.attributes = merged
+            changed.append("attributes")
+    if changed:
+        lead.updated_at = now
+        lead.save(update_fields=[*changed, "updated_at"])
+    return lead
 
 
 def lead_change_stage(
@@ -155,3 +190,329 @@ def lead_change_stage(
             reason=reason,
             changed_at=now,
         )
+
+
+# --- Engagement events -------------------------------------------------------------------
+
+
+class ItemStatus(StrEnum):
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"
+    REJECTED = "rejected"
+
+
+@dataclass
+class EventResult:
+    index: int
+    status: ItemStatus
+    event_id: str = ""
+    activity_id: int | None = None
+    lead_id: int | None = None
+    lead_created: bool = False
+    errors: dict[str, list[str]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"index": self.index, "status": str(self.status)}
+        if self.event_id:
+            out["event_id"] = self.event_id
+        if self.activity_id is not None:
+            out["activity_id"] = self.activity_id
+        if self.lead_id is not None:
+            out["lead_id"] = self.lead_id
+            out["lead_created"] = self.lead_created
+        if self.errors:
+            out["errors"] = self.errors
+        return out
+
+
+def _lead_key(ref: Mapping[str, Any]) -> tuple[str, str, str]:
+    return (
+        (ref.get("email") or "").strip().lower(),
+        (ref.get("source") or "").strip(),
+        (ref.get("external_id") or "").strip(),
+    )
+
+
+def _leads_resolve(
+    refs: list[Mapping[str, Any]], *, now: datetime, rule: str
+) -> dict[tuple[str, str, str], tuple[Lead | None, bool, dict]]:
+    """Map each distinct lead reference to (lead, created, errors) with two set-based
+    lookups; only unknown people cost one upsert each."""
+    keys = {_lead_key(ref): ref for ref in refs}
+    emails = {k[0] for k in keys if k[0]}
+    ext_ids = {k[2] for k in keys if k[2]}
+    by_email: dict[str, Lead] = {}
+    if emails:
+        for lead in (
+            Lead.objects.annotate(email_ci=Lower("email"))
+            .filter(email_ci__in=emails)
+            .exclude(email="")
+            .only("id", "email", "source", "external_id", "do_not_email")
+        ):
+            by_email[lead.email.lower()] = lead
+    by_ext: dict[tuple[str, str], Lead] = {}
+    if ext_ids:
+        for lead in (
+            Lead.objects.filter(external_id__in=ext_ids)
+            .exclude(external_id="")
+            .only("id", "email", "source", "external_id", "do_not_email")
+        ):
+            by_ext[(lead.source, lead.external_id)] = lead
+    resolved: dict[tuple[str, str, str], tuple[Lead | None, bool, dict]] = {}
+    for key, ref in keys.items():
+        email, source, external_id = key
+        lead = by_email.get(email) if email else None
+        if lead is None and external_id:
+            lead = by_ext.get((source, external_id))
+        if lead is not None:
+            resolved[key] = (lead, False, {})
+            continue
+        try:
+            lead, created = lead_upsert(
+                data=ref, attributes=ref.get("attributes"), now=now, rule=rule
+            )
+        except ApplicationError as exc:
+            resolved[key] = (None, False, exc.extra or {"lead": [exc.message]})
+        else:
+            resolved[key] = (lead, created, {})
+    return resolved
+
+
+def _activities_insert_new(rows: list[Activity]) -> dict[str, int]:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING: one statement per chunk stores the
+    events whose event_id is new and tells us which they were, even when another request
+    inserts the same ids at the same moment (the unique index decides, not a prior SELECT).
+    Works on PostgreSQL and on SQLite >= 3.35."""
+    table = connection.ops.quote_name(Activity._meta.db_table)
+    fields = [Activity._meta.get_field(name) for name in ACTIVITY_COLUMNS]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    inserted: dict[str, int] = {}
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), 500):
+            chunk = rows[start : start + 500]
+            params: list[Any] = []
+            for row in chunk:
+                params.extend(
+                    f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields
+                )
+            values = ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * len(chunk))
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES {values} "  # noqa: S608 - names are ours
+                "ON CONFLICT DO NOTHING RETURNING id, event_id",
+                params,
+            )
+            inserted.update({event_id: pk for pk, event_id in cursor.fetchall()})
+    return inserted
+
+
+ACTIVITY_COLUMNS = (
+    "lead",
+    "type",
+    "occurred_at",
+    "received_at",
+    "properties",
+    "source",
+    "event_id",
+)
+
+
+def events_ingest(
+    *, items: list[tuple[int, Mapping[str, Any]]], now: datetime, rule: str = "api"
+) -> list[EventResult]:
+    """Store validated events, each once. `items` are (index in the request, validated
+    event); the answer has one EventResult per item. An item is a duplicate when its
+    event_id is already stored or appeared earlier in the same batch; an item whose lead
+    cannot be made is rejected; the others are accepted. All in one transaction, so an
+    accepted event is committed together with the lead it created."""
+    results: dict[int, EventResult] = {}
+    with transaction.atomic():
+        resolved = _leads_resolve([item["lead"] for _, item in items], now=now, rule=rule)
+        seen: set[str] = set()
+        with_id: list[tuple[int, Activity]] = []
+        without_id: list[tuple[int, Activity]] = []
+        for index, item in items:
+            event_id = item.get("event_id") or ""
+            lead, created, errors = resolved[_lead_key(item["lead"])]
+            if lead is None:
+                results[index] = EventResult(
+                    index, ItemStatus.REJECTED, event_id, errors={"lead": _flatten(errors)}
+                )
+                continue
+            result = EventResult(
+                index, ItemStatus.ACCEPTED, event_id, lead_id=lead.pk, lead_created=created
+            )
+            results[index] = result
+            if event_id and event_id in seen:
+                result.status = ItemStatus.DUPLICATE
+                continue
+            activity = Activity(
+                lead=lead,
+                type=item["type"],
+                occurred_at=item.get("occurred_at") or now,
+                received_at=now,
+                properties=item.get("properties") or {},
+                source=item.get("source") or "",
+                event_id=event_id,
+            )
+            if event_id:
+                seen.add(event_id)
+                with_id.append((index, activity))
+            else:
+                without_id.append((index, activity))
+        inserted = _activities_insert_new([a for _, a in with_id]) if with_id else {}
+        for index, activity in with_id:
+            if activity.event_id in inserted:
+                results[index].activity_id = inserted[activity.event_id]
+            else:
+                results[index].status = ItemStatus.DUPLICATE
+        if without_id:
+            Activity.objects.bulk_create([a for _, a in without_id])
+            for index, activity in without_id:
+                results[index].activity_id = activity.pk
+        new = [a for i, a in with_id + without_id if results[i].status == ItemStatus.ACCEPTED]
+        _apply_event_side_effects(new, now=now)
+        touched = sorted({a.lead_id for a in new})
+        if touched:
+            transaction.on_commit(lambda: leads_touched(lead_ids=touched, now=now))
+    return [results[index] for index, _ in items]
+
+
+def _flatten(errors: Mapping[str, Any]) -> list[str]:
+    out = []
+    for key, messages in errors.items():
+        for message in messages if isinstance(messages, list | tuple) else [messages]:
+            out.append(f"{key}: {message}" if key not in ("detail", "lead") else str(message))
+    return out
+
+
+def _apply_event_side_effects(activities: list[Activity], *, now: datetime) -> None:
+    """Events that change what we may do: an unsubscribe sets do-not-email at once, before
+    any scoring or campaign can act on the lead again."""
+    unsubscribed = {a.lead_id for a in activities if a.type == ActivityType.UNSUBSCRIBE}
+    if unsubscribed:
+        Lead.objects.filter(pk__in=unsubscribed, do_not_email=False).update(
+            do_not_email=True, updated_at=now
+        )
+
+
+def leads_touched(*, lead_ids: list[int], now: datetime) -> None:
+    """Called on commit with the leads whose engagement just changed (events, forms).
+    The scoring issue fills this in (enqueue score_lead per id); until then it does nothing
+    on purpose, and tests pin that it is called."""
+
+
+# --- Website forms ------------------------------------------------------------------------
+
+FORM_EVENT_PROPERTY_LIMIT = 50
+
+
+def form_submission_record(
+    *, site: FormSite, fields: Mapping[str, Any], now: datetime, page_url: str = ""
+) -> tuple[Lead, Activity]:
+    """A website form post: upsert the lead from the lead fields it carries and record a
+    form_submit activity with the rest (question answers, the page)."""
+    lead_data = {k: v for k, v in fields.items() if k in LEAD_INPUT_FIELDS}
+    lead_data.setdefault("source", site.source)
+    extra = {k: v for k, v in fields.items() if k not in LEAD_INPUT_FIELDS}
+    properties = dict(list(extra.items())[:FORM_EVENT_PROPERTY_LIMIT])
+    properties["form_site"] = site.name
+    if page_url:
+        properties["url"] = page_url
+    with transaction.atomic():
+        lead, _ = lead_upsert(data=lead_data, now=now, rule=f"form:{site.site_key}")
+        activity = Activity.objects.create(
+            lead=lead,
+            type=ActivityType.FORM_SUBMIT,
+            occurred_at=now,
+            received_at=now,
+            properties=properties,
+            source=site.source,
+        )
+        transaction.on_commit(lambda: leads_touched(lead_ids=[lead.pk], now=now))
+    return lead, activity
+
+
+# --- Privacy ------------------------------------------------------------------------------
+
+PERSONAL_FIELDS = (
+    "email",
+    "external_id",
+    "first_name",
+    "last_name",
+    "title",
+    "phone",
+    "region",
+)
+# Activity properties that describe our content, not the person; everything else goes.
+ANONYMOUS_PROPERTY_KEYS = frozenset(
+    {
+        "campaign",
+        "content",
+        "content_type",
+        "asset",
+        "webinar",
+        "form",
+        "form_site",
+        "utm_source",
+        "utm_medium",
+        "utm_campaign",
+        "duration_seconds",
+    }
+)
+
+
+def lead_export(*, lead: Lead, actor, now: datetime) -> dict[str, Any]:
+    """Everything we hold about one person, as JSON-ready data (a data subject access
+    request). The export itself is audited."""
+    from leads.selectors import lead_export_data
+
+    data = lead_export_data(lead=lead, now=now)
+    AuditLog.record(action="lead.export", obj=lead, now=now, actor=actor)
+    return data
+
+
+def lead_erase(*, lead: Lead, actor, now: datetime, reason: str = "") -> Lead:
+    """Remove a person's personal data and keep the anonymous history (stage changes,
+    activity types and times, firmographics) so that funnel figures stay true. Leaves an
+    audit row naming who erased which lead id, and never what was erased."""
+    with transaction.atomic():
+        locked = Lead.objects.select_for_update().get(pk=lead.pk)
+        if locked.is_erased:
+            raise Conflict("This lead was already erased.")
+        for name in PERSONAL_FIELDS:
+            setattr(locked, name, "")
+        locked.attributes = {}
+        locked.do_not_email = locked.do_not_call = True
+        locked.erased_at = locked.updated_at = now
+        locked.save(
+            update_fields=[
+                *PERSONAL_FIELDS,
+                "attributes",
+                "do_not_email",
+                "do_not_call",
+                "erased_at",
+                "updated_at",
+            ]
+        )
+        activities = list(locked.activities.only("id", "properties"))
+        for activity in activities:
+            activity.properties = _anonymous_properties(activity.properties)
+        Activity.objects.bulk_update(activities, ["properties"], batch_size=500)
+        AuditLog.record(
+            action="lead.erase",
+            obj=locked,
+            now=now,
+            actor=actor,
+            details={"activities_stripped": len(activities), "reason": reason[:500]},
+        )
+    return locked
+
+
+def _anonymous_properties(properties: Mapping[str, Any]) -> dict[str, Any]:
+    kept = {k: v for k, v in properties.items() if k in ANONYMOUS_PROPERTY_KEYS}
+    url = properties.get("url")
+    if isinstance(url, str) and url:
+        # Query strings carry emails and click ids; the page itself is not personal.
+        parts = urlsplit(url)
+        kept["url"] = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+    return kept

@@ -1,0 +1,247 @@
+"""Reads of leads: the filtered list, one lead's timeline and stage history, the export."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import django_filters
+from django import forms
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.shortcuts import get_object_or_404
+
+from leads.models import Activity, Lead, Stage, StageChange
+
+VIEW_PERMISSION = "leads.view_lead"
+
+SORTS = {
+    "-created": ("-created_at", "-id"),
+    "created": ("created_at", "id"),
+    "-score": ("-score", "-id"),
+    "score": ("score", "id"),
+    "name": ("last_name", "first_name", "id"),
+    "company": ("company", "id"),
+    "-updated": ("-updated_at", "-id"),
+    "stage": ("stage__order", "-score", "-id"),
+}
+SORT_LABELS = {
+    "-created": "Newest",
+    "created": "Oldest",
+    "-score": "Score, high first",
+    "score": "Score, low first",
+    "name": "Name",
+    "company": "Company",
+    "-updated": "Recently updated",
+    "stage": "Stage",
+}
+
+
+def lead_get_for_user(user, pk: int) -> Lead:
+    """The one access check for a single lead, used by pages and the API alike."""
+    if not user.has_perm(VIEW_PERMISSION):
+        raise PermissionDenied
+    return get_object_or_404(Lead.objects.select_related("stage", "owner"), pk=pk)
+
+
+def _owners(request=None):
+    return get_user_model().objects.filter(is_active=True).order_by("first_name", "username")
+
+
+class LeadFilter(django_filters.FilterSet):
+    """Filters for the lead list page and `GET /api/v1/leads/`.
+
+    TODO(scoring issue): a persona filter needs the best-fit persona stored on the lead,
+    which the scoring engine computes; until then there is nothing to filter on."""
+
+    q = django_filters.CharFilter(method="search", label="Search")
+    stage = django_filters.ModelMultipleChoiceFilter(
+        queryset=Stage.objects.all(), to_field_name="slug", widget=forms.SelectMultiple
+    )
+    owner = django_filters.ModelChoiceFilter(queryset=_owners, null_label="Nobody")
+    score_min = django_filters.NumberFilter(field_name="score", lookup_expr="gte", label="Score ≥")
+    score_max = django_filters.NumberFilter(field_name="score", lookup_expr="lte", label="Score ≤")
+    source = django_filters.CharFilter(field_name="source", lookup_expr="exact")
+    created_after = django_filters.DateFilter(
+        field_name="created_at",
+        lookup_expr="date__gte",
+        label="Created from",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    created_before = django_filters.DateFilter(
+        field_name="created_at",
+        lookup_expr="date__lte",
+        label="Created to",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    sort = django_filters.ChoiceFilter(
+        method="sort_by", choices=list(SORT_LABELS.items()), empty_label=None, label="Sort"
+    )
+
+    class Meta:
+        model = Lead
+        fields = ["q", "stage", "owner", "score_min", "score_max", "source"]
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(email__icontains=value)
+            | Q(first_name__icontains=value)
+            | Q(last_name__icontains=value)
+            | Q(company__icontains=value)
+        )
+
+    def sort_by(self, queryset, name, value):
+        return queryset.order_by(*SORTS.get(value, SORTS["-created"]))
+
+    @property
+    def qs(self):
+        qs = super().qs
+        if not self.form.cleaned_data.get("sort"):
+            qs = qs.order_by(*SORTS["-created"])
+        return qs
+
+
+def lead_list(*, params, user) -> LeadFilter:
+    if not user.has_perm(VIEW_PERMISSION):
+        raise PermissionDenied
+    return LeadFilter(params, queryset=Lead.objects.select_related("stage", "owner"))
+
+
+def lead_sources() -> list[str]:
+    return list(
+        Lead.objects.exclude(source="")
+        .values_list("source", flat=True)
+        .distinct()
+        .order_by("source")[:200]
+    )
+
+
+# --- One lead -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    kind: str  # "activity" | "stage"
+    item: Activity | StageChange
+
+
+def lead_timeline(*, lead: Lead, limit: int = 200) -> list[TimelineEntry]:
+    """Activities and stage changes, newest first, as one list. Touches and notifications
+    join here when their issues land."""
+    activities = list(lead.activities.order_by("-occurred_at", "-id")[:limit])
+    changes = list(
+        lead.stage_changes.select_related("from_stage", "to_stage", "changed_by").order_by(
+            "-changed_at", "-id"
+        )[:limit]
+    )
+    entries = [TimelineEntry(a.occurred_at, "activity", a) for a in activities]
+    entries += [TimelineEntry(c.changed_at, "stage", c) for c in changes]
+    entries.sort(key=lambda e: e.at, reverse=True)
+    return entries[:limit]
+
+
+@dataclass(frozen=True)
+class StageVisit:
+    stage: Stage
+    entered_at: datetime
+    left_at: datetime | None
+    duration: timedelta
+
+
+def lead_stage_visits(*, lead: Lead, now: datetime) -> list[StageVisit]:
+    """Each stay in a stage, oldest first, derived from StageChange so that a recycled
+    lead's second visit to MQL is its own row. Time-in-stage is `duration`."""
+    changes = list(lead.stage_changes.select_related("to_stage").order_by("changed_at", "id"))
+    visits = []
+    for i, change in enumerate(changes):
+        left = changes[i + 1].changed_at if i + 1 < len(changes) else None
+        visits.append(
+            StageVisit(change.to_stage, change.changed_at, left, (left or now) - change.changed_at)
+        )
+    return visits
+
+
+def lead_stage_entered_at(*, lead: Lead) -> dict[str, datetime]:
+    """When the lead last entered each stage it has been in, by stage slug."""
+    entered: dict[str, datetime] = {}
+    for slug, at in lead.stage_changes.order_by("changed_at", "id").values_list(
+        "to_stage__slug", "changed_at"
+    ):
+        entered[slug] = at
+    return entered
+
+
+LEAD_EXPORT_FIELDS = (
+    "id",
+    "email",
+    "external_id",
+    "first_name",
+    "last_name",
+    "title",
+    "seniority",
+    "department",
+    "phone",
+    "company",
+    "website",
+    "industry",
+    "employees",
+    "annual_revenue",
+    "country",
+    "region",
+    "source",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+    "do_not_email",
+    "do_not_call",
+    "attributes",
+    "fit_score",
+    "engagement_score",
+    "score",
+    "created_at",
+    "updated_at",
+    "erased_at",
+)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if value is None or isinstance(value, bool | int | float | str | dict | list):
+        return value
+    return str(value)
+
+
+def lead_export_data(*, lead: Lead, now: datetime) -> dict[str, Any]:
+    lead = Lead.objects.select_related("stage", "owner").get(pk=lead.pk)
+    data = {name: _jsonable(getattr(lead, name)) for name in LEAD_EXPORT_FIELDS}
+    data["stage"] = lead.stage.name
+    data["owner"] = lead.owner.get_username() if lead.owner else None
+    data["stage_history"] = [
+        {
+            "from": c.from_stage.name if c.from_stage else None,
+            "to": c.to_stage.name,
+            "at": c.changed_at.isoformat(),
+            "by": c.changed_by.get_username() if c.changed_by else None,
+            "rule": c.rule,
+            "reason": c.reason,
+        }
+        for c in lead.stage_changes.select_related("from_stage", "to_stage", "changed_by")
+    ]
+    data["activities"] = [
+        {
+            "type": a.type,
+            "occurred_at": a.occurred_at.isoformat(),
+            "source": a.source,
+            "event_id": a.event_id,
+            "properties": a.properties,
+        }
+        for a in lead.activities.order_by("occurred_at", "id")
+    ]
+    return {"exported_at": now.isoformat(), "lead": data}
