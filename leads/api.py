@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import exceptions, generics, parsers, permissions, status
+from rest_framework import exceptions, generics, parsers, permissions, serializers, status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -190,17 +190,19 @@ class EventsView(BodyLimitMixin, APIView):
         now = timezone.now()
         valid: list[tuple[int, dict]] = []
         rejected: dict[int, services.EventResult] = {}
+        # One serializer validates every item: DRF builds a serializer's fields per
+        # instance, which costs more than the validation itself (1 ms per item).
+        validator = EventInputSerializer()
         for index, item in enumerate(items):
-            serializer = EventInputSerializer(data=item)
-            if serializer.is_valid():
-                valid.append((index, serializer.validated_data))
-            else:
+            try:
+                valid.append((index, validator.run_validation(item)))
+            except serializers.ValidationError as exc:
                 event_id = item.get("event_id", "") if isinstance(item, dict) else ""
                 rejected[index] = services.EventResult(
                     index,
                     services.ItemStatus.REJECTED,
                     str(event_id or ""),
-                    errors=_as_field_errors(serializer.errors),
+                    errors=_as_field_errors(serializers.as_serializer_error(exc)),
                 )
         done = {r.index: r for r in services.events_ingest(items=valid, now=now)} if valid else {}
         results = [(done.get(i) or rejected[i]).as_dict() for i in range(len(items))]

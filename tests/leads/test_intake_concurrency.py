@@ -1,0 +1,100 @@
+"""The intake under load: a full batch is fast, and two senders racing with the same
+event ids store each event once."""
+
+import threading
+import time
+
+import pytest
+from django.conf import settings
+from django.db import connections
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from leads.models import Activity, Lead
+from smarketing.models import IngestKey
+from tests.leads.factories import LeadFactory
+
+
+def batch(prefix: str, n: int, *, known: int = 0):
+    return [
+        {
+            "event_id": f"{prefix}-{i}",
+            "type": "email_open" if i % 3 else "page_view",
+            "occurred_at": "2026-11-20T10:00:00Z",
+            "properties": {"url": f"https://acme.test/p/{i}", "campaign": "fall"},
+            "lead": {"email": f"person{i % max(known, 1)}@example.com"}
+            if known
+            else {"email": f"new{i % 100}@example.com"},
+        }
+        for i in range(n)
+    ]
+
+
+@pytest.mark.django_db
+def test_a_thousand_events_for_known_leads_take_well_under_a_second(key_client):
+    for i in range(300):
+        LeadFactory(email=f"person{i}@example.com")
+    started = time.perf_counter()
+    response = key_client.post("/api/v1/events/", batch("perf", 1000, known=300), format="json")
+    elapsed = time.perf_counter() - started
+    assert response.json()["accepted"] == 1000
+    print(f"1000 events: {elapsed * 1000:.0f} ms")  # noqa: T201 - shown with -s
+    assert elapsed < 1.0
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not settings.IS_POSTGRES, reason="needs PostgreSQL's concurrent writers")
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_senders_racing_with_the_same_event_ids_store_each_event_once():
+    _, raw = IngestKey.issue(name="race", now=timezone.now())
+    for i in range(100):
+        LeadFactory(email=f"person{i}@example.com")
+    items = batch("race", 400, known=100)
+    answers = []
+    barrier = threading.Barrier(3)
+
+    def send():
+        api = APIClient()
+        api.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw}")
+        barrier.wait()
+        try:
+            answers.append(api.post("/api/v1/events/", items, format="json").json())
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=send) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert Activity.objects.count() == 400
+    assert sum(a["accepted"] for a in answers) == 400
+    assert sum(a["duplicate"] for a in answers) == 800
+    assert Lead.objects.count() == 100
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not settings.IS_POSTGRES, reason="needs PostgreSQL's concurrent writers")
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_racing_senders_creating_the_same_unknown_leads_end_with_one_lead_each():
+    _, raw = IngestKey.issue(name="race", now=timezone.now())
+    answers = []
+    barrier = threading.Barrier(3)
+
+    def send(prefix):
+        api = APIClient()
+        api.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw}")
+        barrier.wait()
+        try:
+            answers.append(api.post("/api/v1/events/", batch(prefix, 200), format="json"))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=send, args=(p,)) for p in ("a", "b", "c")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [a.status_code for a in answers] == [200, 200, 200], [a.content[:300] for a in answers]
+    assert Lead.objects.count() == 100
+    assert Activity.objects.count() == 600
