@@ -53,3 +53,58 @@ class FunnelGoalFactory(factory.django.DjangoModelFactory):
     rate_sql_to_won = 50
     created_at = factory.LazyFunction(_goal_now)
     updated_at = factory.SelfAttribute("created_at")
+
+
+# --- personas
+
+
+class PersonaFactory(factory.django.DjangoModelFactory):
+    """A persona made through `persona_create`, so it has version 1 and its snapshot.
+    Pass `criteria=[{field, operator, value, weight}, ...]` (kind is derived for lead
+    fields; give kind="custom" for custom attributes)."""
+
+    class Meta:
+        model = "personas.Persona"
+
+    name = factory.Sequence(lambda n: f"Persona {n}")
+    summary = "Runs operations at a mid-sized company."
+    fit_threshold = 60
+    pains = "Spreadsheets everywhere."
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        from personas.criteria import LEAD_FIELDS
+        from personas.services import persona_create
+
+        criteria = kwargs.pop("criteria", None)
+        if criteria is None:
+            criteria = [{"field": "title", "operator": "contains", "value": ["vp"], "weight": 1}]
+        rows = [
+            {"kind": LEAD_FIELDS[c["field"]].kind if c["field"] in LEAD_FIELDS else "custom", **c}
+            for c in criteria
+        ]
+        return persona_create(
+            data=kwargs,
+            criteria=rows,
+            actor=kwargs.pop("created_by", None),
+            now=kwargs.pop("now", None) or _goal_now(),
+        )
+
+
+class ContentPieceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "personas.ContentPiece"
+        skip_postgeneration_save = True
+
+    title = factory.Sequence(lambda n: f"Guide {n}")
+    url = factory.Sequence(lambda n: f"https://example.com/content/{n}")
+    format = "ebook"
+    stage = "awareness"
+    authored_by_team = "marketing"
+    created_at = factory.LazyFunction(_goal_now)
+    updated_at = factory.SelfAttribute("created_at")
+
+    @factory.post_generation
+    def personas(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.personas.set(extracted)
