@@ -295,3 +295,14 @@ class FormSite(models.Model):
         if not self.allowed_origins:
             return True
         return origin.rstrip("/").lower() in {o.rstrip("/").lower() for o in self.allowed_origins}
+
+
+# Scoring lives in its own sub-package; importing it here registers its models in this app.
+from leads.scoring.models import (  # noqa: E402, F401
+    LeadScore,
+    RescoreJob,
+    ScoringModel,
+    ScoringModelEvent,
+    ScoringRule,
+    ScoringSignOff,
+)
