@@ -66,6 +66,14 @@ class FunnelPlan:
         raise KeyError(key)
 
     @property
+    def marketing_revenue_amount(self) -> Decimal:
+        """Marketing's revenue target in cents, for display."""
+        exact = Decimal(self.marketing_revenue.numerator) / Decimal(
+            self.marketing_revenue.denominator
+        )
+        return exact.quantize(Decimal("0.01"))
+
+    @property
     def is_reachable(self) -> bool:
         return self.blocked_by is None
 

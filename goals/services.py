@@ -46,10 +46,11 @@ def _check_unique(*, kind: str, start, team: str, exclude_pk: int | None = None)
         clash = clash.exclude(pk=exclude_pk)
     if clash.exists():
         who = GoalTeam(team).label.lower()
-        raise ApplicationError(
-            f"There is already a {kind} goal for {period_label(kind, start)} ({who}).",
-            extra={"period_start": ["Edit the existing goal for this period instead."]},
+        message = (
+            f"There is already a {kind} goal for {period_label(kind, start)} ({who}); "
+            "edit that one instead."
         )
+        raise ApplicationError(message, extra={"period_start": [message]})
 
 
 def goal_create(*, data: Mapping[str, Any], actor, now: datetime) -> FunnelGoal:
@@ -80,37 +81,43 @@ def goal_create(*, data: Mapping[str, Any], actor, now: datetime) -> FunnelGoal:
 
 
 def goal_update(*, goal: FunnelGoal, data: Mapping[str, Any], actor, now: datetime) -> FunnelGoal:
-    """Change a goal; records what moved. Saving without changes writes nothing."""
-    values = {k: data[k] for k in GOAL_FIELDS if k in data}
-    kind = PeriodKind(values.get("period_kind", goal.period_kind))
-    if "period_start" in values or "period_kind" in values:
-        values["period_start"] = period_start(kind, values.get("period_start", goal.period_start))
-        values["period_end"] = period_end(kind, values["period_start"])
-    if "team" in values:
-        values["team"] = values["team"] or ""
-    changes = {
-        k: [_text(getattr(goal, k)), _text(v)] for k, v in values.items() if getattr(goal, k) != v
-    }
-    if not changes:
-        return goal
-    _check_unique(
-        kind=kind,
-        start=values.get("period_start", goal.period_start),
-        team=values.get("team", goal.team),
-        exclude_pk=goal.pk,
-    )
+    """Change a goal; records what moved. Saving without changes writes nothing. Compares
+    against the row as stored (locked), not the instance passed in, which a bound ModelForm
+    has already overwritten."""
     with transaction.atomic():
-        for key, value in values.items():
-            setattr(goal, key, value)
-        goal.updated_at = now
-        goal.save(update_fields=[*changes, "updated_at"])
+        current = FunnelGoal.objects.select_for_update().get(pk=goal.pk)
+        values = {k: data[k] for k in GOAL_FIELDS if k in data}
+        kind = PeriodKind(values.get("period_kind", current.period_kind))
+        if "period_start" in values or "period_kind" in values:
+            start = period_start(kind, values.get("period_start", current.period_start))
+            values["period_start"] = start
+            values["period_end"] = period_end(kind, start)
+        if "team" in values:
+            values["team"] = values["team"] or ""
+        changes = {
+            k: [_text(getattr(current, k)), _text(v)]
+            for k, v in values.items()
+            if getattr(current, k) != v
+        }
+        if not changes:
+            return current
+        _check_unique(
+            kind=kind,
+            start=values.get("period_start", current.period_start),
+            team=values.get("team", current.team),
+            exclude_pk=current.pk,
+        )
+        for key in changes:
+            setattr(current, key, values[key])
+        current.updated_at = now
+        current.save(update_fields=[*changes, "updated_at"])
         FunnelGoalChange.objects.create(
-            goal=goal,
+            goal=current,
             changed_by=actor,
             changed_at=now,
             changes={k: v for k, v in changes.items() if k != "period_end"},
         )
-    return goal
+    return current
 
 
 def _managers_for(goal: FunnelGoal) -> list[str]:

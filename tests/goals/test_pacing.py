@@ -158,7 +158,9 @@ def test_rates_without_history_fall_back_to_benchmarks(db):
 def test_goal_for_period_prefers_the_most_specific_goal_of_the_team(db):
     quarter = FunnelGoalFactory(period_kind="quarter", period_start=date(2026, 10, 1))
     month = FunnelGoalFactory()
-    marketing = FunnelGoalFactory(team="marketing", period_kind="year", period_start=date(2026, 1, 1))
+    marketing = FunnelGoalFactory(
+        team="marketing", period_kind="year", period_start=date(2026, 1, 1)
+    )
     assert selectors.goal_for_period(on=date(2026, 11, 30)) == month
     assert selectors.goal_for_period(on=date(2026, 12, 1)) == quarter
     assert selectors.goal_for_period(team="marketing", on=date(2026, 12, 1)) == marketing
