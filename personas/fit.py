@@ -415,3 +415,14 @@ def best_persona(lead, personas: Iterable) -> tuple[Any, FitResult | None]:
     if best is None:
         return None, None
     return best.persona, best.explain(lead)
+
+
+def condition_check(
+    *, field_type: str, operator: str, expected: Any
+) -> Callable[[Any], bool | None]:
+    """The comparison behind a criterion, for other rule engines (scoring) that read their
+    own values: returns value -> matched / missed / unknown (None when the value is missing
+    or cannot be compared). `field_type` is "number" or "text"."""
+    kind = CriterionKind.FIRMOGRAPHIC if field_type == NUMBER else CriterionKind.CUSTOM
+    field_name = "employees" if field_type == NUMBER else "value"
+    return _make_check(kind, field_name, operator, expected)
