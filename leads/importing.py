@@ -10,6 +10,7 @@ one stopped and never counts a row twice.
 """
 
 import codecs
+import contextlib
 import csv
 import difflib
 import io
@@ -176,7 +177,8 @@ class _detached:
         return self.text
 
     def __exit__(self, *exc) -> None:
-        self.text.detach()
+        with contextlib.suppress(ValueError):  # the binary file was closed first
+            self.text.detach()
 
 
 def iter_rows(fileobj: BinaryIO, fmt: CsvFormat) -> Iterator[tuple[int, list[str]]]:
@@ -285,7 +287,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "utm_content": ("utmcontent",),
     "do_not_email": (
         "donotemail", "emailoptout", "optout", "unsubscribed", "hasoptedoutofemail",
-        "emailoptedout", "noemail", "dontemail",
+        "emailoptedout", "noemail", "dontemail", "optedout",
     ),
     "do_not_call": ("donotcall", "calloptout", "dnc", "nocall", "dontcall", "phoneoptout"),
     OUTCOME: (
@@ -301,14 +303,29 @@ def normalise_header(header: str) -> str:
     return re.sub(r"[^a-z0-9]+", "", header.lower())
 
 
+def _swapped_neighbours(a: str, b: str) -> bool:
+    if len(a) != len(b) or a == b:
+        return False
+    diff = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+    return (
+        len(diff) == 2
+        and diff[1] == diff[0] + 1
+        and a[diff[0]] == b[diff[1]]
+        and a[diff[1]] == b[diff[0]]
+    )
+
+
 def guess_target(header: str) -> str:
     key = normalise_header(header)
     if key in _BY_SYNONYM:
         return _BY_SYNONYM[key]
-    # Typos such as "Emial" or "Compnay": close enough to one synonym, and long enough
-    # that a short word does not match by accident.
+    # Typos such as "Emial" or "Compnay" (two neighbouring letters swapped), or one letter
+    # off in a long name ("Annual Revenu"). Looser matching turned "Stage" into "state".
     if len(key) >= 5:
-        close = difflib.get_close_matches(key, list(_BY_SYNONYM), n=1, cutoff=0.85)
+        for name, target in _BY_SYNONYM.items():
+            if _swapped_neighbours(key, name):
+                return target
+        close = difflib.get_close_matches(key, list(_BY_SYNONYM), n=1, cutoff=0.9)
         if close:
             return _BY_SYNONYM[close[0]]
     return ATTRIBUTE
@@ -401,10 +418,10 @@ _COUNTRY_CODES.update(
 )  # fmt: skip
 
 _SENIORITY_WORDS: list[tuple[str, str]] = [
-    # Most senior first: "VP, Head of Sales" is a VP; "Founder & CEO" is an owner.
+    # First match wins: "Founder & CEO" is an owner, "Vice President" a VP, not C-level.
     (r"\b(owner|founder|co-?founder|proprietor)\b", Seniority.OWNER),
-    (r"\b(c-?level|cxo|chief|ceo|cto|cfo|cmo|coo|cio|cro|president|partner)\b", Seniority.C_LEVEL),
     (r"\b(vp|svp|evp|vice president)\b", Seniority.VP),
+    (r"\b(c-?level|cxo|chief|ceo|cto|cfo|cmo|coo|cio|cro|president|partner)\b", Seniority.C_LEVEL),
     (r"\b(director|head)\b", Seniority.DIRECTOR),
     (r"\b(manager|mgr|lead|supervisor)\b", Seniority.MANAGER),
     (
@@ -786,6 +803,7 @@ def write_rows_bulk(
             lead.updated_at = now
             dirty[lead.pk] = lead
             dirty_fields.update(changed)
+    result.errors.sort(key=lambda e: e["row"])
     if new_leads:
         Lead.objects.bulk_create(new_leads, batch_size=500)
         StageChange.objects.bulk_create(
@@ -930,15 +948,14 @@ def import_job_run(
             if not job.total_rows:
                 job.total_rows = count_rows(f, fmt)
                 ImportJob.objects.filter(pk=job.pk).update(total_rows=job.total_rows)
-            rows = itertools.islice(iter_rows(f, fmt), job.processed_rows, None)
-            for chunk in itertools.batched(rows, CHUNK_ROWS):
-                job = _import_chunk(job, chunk, now=now)
-                if job is None:
-                    return False  # another run moved the job on; it owns the rest
-                if progress is not None:
-                    progress(job)
-                if time_budget is not None and time.monotonic() - started > time_budget:
-                    return True
+            # Closed before the file is, also when the time budget stops the loop early.
+            with contextlib.closing(iter_rows(f, fmt)) as rows_iter:
+                rows = itertools.islice(rows_iter, job.processed_rows, None)
+                more = _import_chunks(
+                    job, rows, now=now, started=started, time_budget=time_budget, progress=progress
+                )
+            if more is not None:
+                return more
     except (csv.Error, UnicodeDecodeError, OSError) as exc:
         _fail(job_id, f"The file could not be read: {exc}.")
         return False
@@ -955,6 +972,27 @@ def import_job_run(
     if progress is not None:
         progress(job)
     return False
+
+
+def _import_chunks(
+    job: ImportJob,
+    rows: Iterator[tuple[int, list[str]]],
+    *,
+    now: datetime,
+    started: float,
+    time_budget: float | None,
+    progress: Callable[[ImportJob], None] | None,
+) -> bool | None:
+    """None when every row is in; else the answer import_job_run gives."""
+    for chunk in itertools.batched(rows, CHUNK_ROWS):
+        job = _import_chunk(job, chunk, now=now)
+        if job is None:
+            return False  # another run moved the job on; it owns the rest
+        if progress is not None:
+            progress(job)
+        if time_budget is not None and time.monotonic() - started > time_budget:
+            return True
+    return None
 
 
 def _import_chunk(
