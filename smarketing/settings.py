@@ -221,6 +221,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "smarketing.tasks.heartbeat", "schedule": timedelta(seconds=15)},
+    # Hourly, so an alert goes out early in the day; the task itself sends at most one
+    # email per goal per day.
+    "goals-pacing-alerts": {
+        "task": "goals.tasks.send_pacing_alerts",
+        "schedule": timedelta(hours=1),
+    },
 }
 # A heartbeat older than this means no worker is consuming.
 WORKER_HEARTBEAT_MAX_AGE = timedelta(seconds=env_int("WORKER_HEARTBEAT_MAX_AGE", 60))
