@@ -56,7 +56,10 @@ class LeadFilter(django_filters.FilterSet):
 
     q = django_filters.CharFilter(method="search", label="Search")
     stage = django_filters.ModelMultipleChoiceFilter(
-        queryset=Stage.objects.all(), to_field_name="slug", widget=forms.SelectMultiple
+        field_name="stage__slug",
+        queryset=Stage.objects.all(),
+        to_field_name="slug",
+        widget=forms.SelectMultiple,
     )
     owner = django_filters.ModelChoiceFilter(queryset=_owners, null_label="Nobody")
     score_min = django_filters.NumberFilter(field_name="score", lookup_expr="gte", label="Score ≥")

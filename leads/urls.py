@@ -1,10 +1,15 @@
 from django.urls import include, path
 
+from leads import views
 from smarketing.views import placeholder
 
 app_name = "leads"
 urlpatterns = [
-    path("", placeholder, {"title": "Leads", "issue": "Leads, lifecycle and intake"}, name="list"),
+    path("", views.lead_list, name="list"),
+    path("<int:pk>/", views.lead_detail, name="detail"),
+    path("<int:pk>/stage/", views.lead_change_stage, name="change_stage"),
+    path("<int:pk>/export/", views.lead_export, name="export"),
+    path("<int:pk>/erase/", views.lead_erase, name="erase"),
     path(
         "scoring/",
         placeholder,

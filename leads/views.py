@@ -1,0 +1,105 @@
+import json
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from leads import selectors, services
+from leads.forms import LeadEraseForm, StageChangeForm
+from leads.models import Stage
+from smarketing.errors import ApplicationError
+
+PAGE_SIZE = 50
+
+
+def lead_list(request):
+    lead_filter = selectors.lead_list(params=request.GET, user=request.user)
+    page = Paginator(lead_filter.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "filter": lead_filter,
+        "page": page,
+        "query": query.urlencode(),
+        "sources": selectors.lead_sources(),
+        "filtered": any(v for k, v in request.GET.items() if k not in ("page", "sort")),
+    }
+    template = "leads/_lead_table.html" if request.htmx else "leads/list.html"
+    return render(request, template, context)
+
+
+def lead_detail(request, pk: int):
+    lead = selectors.lead_get_for_user(request.user, pk)
+    now = timezone.now()
+    can_change = request.user.has_perm("leads.change_lead") and not lead.is_erased
+    return render(
+        request,
+        "leads/detail.html",
+        {
+            "lead": lead,
+            "timeline": selectors.lead_timeline(lead=lead),
+            "visits": selectors.lead_stage_visits(lead=lead, now=now),
+            "stage_form": StageChangeForm(lead=lead) if can_change else None,
+            "can_export": request.user.has_perm("leads.change_lead"),
+            "can_erase": request.user.has_perm("leads.erase_lead") and not lead.is_erased,
+        },
+    )
+
+
+@require_POST
+def lead_change_stage(request, pk: int):
+    lead = selectors.lead_get_for_user(request.user, pk)
+    if not request.user.has_perm("leads.change_lead"):
+        raise PermissionDenied
+    form = StageChangeForm(request.POST, lead=lead)
+    if form.is_valid():
+        stage: Stage = form.cleaned_data["to_stage"]
+        try:
+            services.lead_change_stage(
+                lead=lead,
+                to_stage=stage,
+                now=timezone.now(),
+                actor=request.user,
+                reason=form.cleaned_data["reason"],
+            )
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"Moved to {stage.name}.")
+    else:
+        messages.error(request, "Pick one of the stages offered: " + form.errors.as_text())
+    return redirect("leads:detail", pk=lead.pk)
+
+
+def lead_export(request, pk: int):
+    lead = selectors.lead_get_for_user(request.user, pk)
+    if not request.user.has_perm("leads.change_lead"):
+        raise PermissionDenied
+    data = services.lead_export(lead=lead, actor=request.user, now=timezone.now())
+    response = HttpResponse(
+        json.dumps(data, indent=2, ensure_ascii=False), content_type="application/json"
+    )
+    response["Content-Disposition"] = f'attachment; filename="lead-{lead.pk}.json"'
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+def lead_erase(request, pk: int):
+    lead = selectors.lead_get_for_user(request.user, pk)
+    if not request.user.has_perm("leads.erase_lead"):
+        raise PermissionDenied
+    if lead.is_erased:
+        messages.info(request, "This lead was already erased.")
+        return redirect("leads:detail", pk=lead.pk)
+    form = LeadEraseForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.lead_erase(
+            lead=lead, actor=request.user, now=timezone.now(), reason=form.cleaned_data["reason"]
+        )
+        messages.success(request, f"Lead {lead.pk} was erased. Its anonymous history stays.")
+        return redirect("leads:detail", pk=lead.pk)
+    return render(request, "leads/erase_confirm.html", {"lead": lead, "form": form})
