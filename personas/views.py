@@ -198,6 +198,8 @@ def persona_sign_off(request, pk: int):
 
 # --- content
 
+CONTENT_PAGE_LIMIT = 200
+
 
 def content(request):
     """The content matrix (personas x buyer stages) above the filtered content list."""
@@ -216,7 +218,8 @@ def content(request):
             "stages": BuyerStage.choices,
             "gaps": selectors.content_gap_count(matrix),
             "filter": pieces,
-            "pieces": pieces.qs,
+            "pieces": pieces.qs[: CONTENT_PAGE_LIMIT + 1],
+            "limit": CONTENT_PAGE_LIMIT,
             "open_questions": selectors.open_questions()[:5],
             "can_add": user.has_perm("personas.add_contentpiece"),
             "can_change": user.has_perm("personas.change_contentpiece"),

@@ -9,8 +9,17 @@ from personas.models import PersonaCriterion
 
 @pytest.mark.parametrize(
     ("raw", "number"),
-    [("250", 250), ("1,200", 1200), ("50k", 50_000), ("2.5m", 2_500_000), ("1bn", 10**9),
-     (12.0, 12), ("abc", None), (True, None), ("", None)],
+    [
+        ("250", 250),
+        ("1,200", 1200),
+        ("50k", 50_000),
+        ("2.5m", 2_500_000),
+        ("1bn", 10**9),
+        (12.0, 12),
+        ("abc", None),
+        (True, None),
+        ("", None),
+    ],
 )
 def test_parse_number_reads_what_people_type(raw, number):
     assert parse_number(raw) == number
