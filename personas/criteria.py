@@ -112,6 +112,9 @@ def clean_criterion(*, kind: str, field: str, operator: str, value: Any) -> dict
     """Check a criterion and put its value in the one shape the fit engine expects.
     Returns {kind, field, operator, value}; raises ValidationError with field messages."""
     field = (field or "").strip()
+    if not kind:
+        # A lead field names its own kind; anything else is a custom attribute.
+        kind = LEAD_FIELDS[field].kind if field in LEAD_FIELDS else CriterionKind.CUSTOM
     if kind not in CriterionKind.values:
         raise ValidationError({"kind": f"Unknown kind {kind!r}."})
     if operator not in Operator.values:
