@@ -396,9 +396,12 @@ def _apply_event_side_effects(activities: list[Activity], *, now: datetime) -> N
 
 
 def leads_touched(*, lead_ids: list[int], now: datetime) -> None:
-    """Called on commit with the leads whose engagement just changed (events, forms).
-    The scoring issue fills this in (enqueue score_lead per id); until then it does nothing
-    on purpose, and tests pin that it is called."""
+    """Called on commit with the leads whose engagement just changed (events, forms):
+    each gets a rescore task, coalesced so a burst of events queues one task per lead."""
+    from leads.scoring.tasks import score_lead_soon  # scoring imports this module
+
+    for lead_id in dict.fromkeys(lead_ids):
+        score_lead_soon(lead_id)
 
 
 # --- Website forms ------------------------------------------------------------------------

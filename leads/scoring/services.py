@@ -1,0 +1,478 @@
+"""Scoring writes: score one lead, qualify it once, rescore everyone, and the life of a
+scoring model from draft to retired. Every function takes `now`."""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F, Max
+from django.utils import timezone
+
+from leads.models import Activity, Lead, Stage, StageKind
+from leads.scoring.compile import SCORING_COLUMNS, clean_condition, compile_model
+from leads.scoring.engine import CompiledModel, Fact, PersonaMatch, Score, score_lead
+from leads.scoring.models import (
+    LeadScore,
+    ModelStatus,
+    RescoreJob,
+    RescoreStatus,
+    RuleKind,
+    ScoringModel,
+    ScoringModelEvent,
+    ScoringRule,
+    ScoringSignOff,
+)
+from leads.services import lead_change_stage
+from personas.fit import CompiledPersona, compile_persona
+from personas.selectors import agreed_personas
+from smarketing.errors import ApplicationError, Conflict
+from smarketing.roles import user_team
+
+# A lead in one of these stages has not qualified in its current life; crossing the MQL line
+# moves it to MQL. Anywhere else it already did (or Sales owns it), so a score that dips and
+# rises again changes nothing: one qualification, one handoff.
+PRE_MQL_KINDS = frozenset({StageKind.NURTURE, StageKind.RECYCLED})
+CHUNK = 2000
+
+
+class Scorer:
+    """Everything needed to score many leads under one model, loaded once."""
+
+    def __init__(self, model: ScoringModel, personas: Iterable | None = None):
+        self.model = model
+        self.compiled: CompiledModel = compile_model(model)
+        self.personas: list[CompiledPersona] = [
+            compile_persona(p) for p in (agreed_personas() if personas is None else personas)
+        ]
+
+    def persona_for(self, lead: Any) -> tuple[Any, PersonaMatch | None]:
+        best, best_score = None, 0
+        for compiled in self.personas:
+            fit = compiled.score(lead)
+            if fit > best_score:
+                best, best_score = compiled, fit
+        if best is None:
+            return None, None
+        agreed = getattr(best.persona, "is_agreed", True)
+        return best.persona, PersonaMatch(best.name, best_score, agreed)
+
+    def score(
+        self, lead: Any, facts: list[Fact], now: datetime
+    ) -> tuple[Score, Any, PersonaMatch | None]:
+        persona, match = self.persona_for(lead)
+        return (
+            score_lead(lead=lead, facts=facts, model=self.compiled, now=now, persona=match),
+            persona,
+            match,
+        )
+
+
+def active_model() -> ScoringModel | None:
+    return ScoringModel.objects.filter(status=ModelStatus.ACTIVE).first()
+
+
+def facts_for(lead_ids: list[int]) -> dict[int, list[Fact]]:
+    facts: dict[int, list[Fact]] = defaultdict(list)
+    rows = Activity.objects.filter(lead_id__in=lead_ids).values_list(
+        "lead_id", "type", "occurred_at", "properties"
+    )
+    for lead_id, type_, occurred_at, properties in rows.iterator(chunk_size=5000):
+        facts[lead_id].append(Fact(type_, occurred_at, properties or {}))
+    return facts
+
+
+def _store(
+    results: list[tuple[int, Score, Any, PersonaMatch | None]],
+    *,
+    model: ScoringModel,
+    now: datetime,
+) -> None:
+    """Write scores set-based: one upsert of LeadScore rows and one bulk update of the
+    denormalised columns the lead list sorts by."""
+    if not results:
+        return
+    LeadScore.objects.bulk_create(
+        [
+            LeadScore(
+                lead_id=lead_id,
+                model=model,
+                fit=score.fit,
+                engagement=score.engagement,
+                total=score.total,
+                is_mql=score.is_mql,
+                persona=persona,
+                persona_fit=match.fit if match else 0,
+                breakdown=score.as_dict(),
+                scored_at=now,
+            )
+            for lead_id, score, persona, match in results
+        ],
+        update_conflicts=True,
+        unique_fields=["lead"],
+        update_fields=[
+            "model",
+            "fit",
+            "engagement",
+            "total",
+            "is_mql",
+            "persona",
+            "persona_fit",
+            "breakdown",
+            "scored_at",
+        ],
+    )
+    Lead.objects.bulk_update(
+        [
+            Lead(pk=lead_id, fit_score=s.fit, engagement_score=s.engagement, score=s.total)
+            for lead_id, s, _, _ in results
+        ],
+        ["fit_score", "engagement_score", "score"],
+    )
+
+
+def lead_qualify(*, lead_id: int, score: Score, now: datetime) -> bool:
+    """Move a lead that crossed the MQL line to MQL, once per qualification. Safe to call
+    twice or concurrently: the row lock and the stage check decide. Returns whether it moved."""
+    with transaction.atomic():
+        lead = Lead.objects.select_for_update().select_related("stage").filter(pk=lead_id).first()
+        if lead is None or lead.stage.kind not in PRE_MQL_KINDS or lead.is_erased:
+            return False
+        mql_stage = Stage.objects.filter(kind=StageKind.MQL).order_by("order").first()
+        lead_change_stage(
+            lead=lead,
+            to_stage=mql_stage,
+            now=now,
+            rule=f"Scoring model v{score.version}",
+            reason=score.verdict,
+            force=True,
+        )
+        return True
+
+
+def lead_score(*, lead_id: int, now: datetime, scorer: Scorer | None = None) -> Score | None:
+    """Rescore one lead under the active model (after its events), and qualify it when it
+    crosses the line. Returns None when there is no active model or no such lead."""
+    if scorer is None:
+        model = active_model()
+        if model is None:
+            return None
+        scorer = Scorer(model)
+    lead = Lead.objects.filter(pk=lead_id, erased_at__isnull=True).values(*SCORING_COLUMNS).first()
+    if lead is None:
+        return None
+    score, persona, match = scorer.score(lead, facts_for([lead_id])[lead_id], now)
+    _store([(lead_id, score, persona, match)], model=scorer.model, now=now)
+    if score.is_mql:
+        lead_qualify(lead_id=lead_id, score=score, now=now)
+    return score
+
+
+def leads_rescore(
+    *, lead_ids: list[int], scorer: Scorer, now: datetime, qualify: bool = True
+) -> tuple[int, int]:
+    """Score a batch of leads set-based; returns (scored, newly qualified)."""
+    leads = list(
+        Lead.objects.filter(pk__in=lead_ids, erased_at__isnull=True)
+        .select_related(None)
+        .values(*SCORING_COLUMNS, stage_kind=F("stage__kind"))
+    )
+    facts = facts_for([lead["id"] for lead in leads])
+    results = []
+    to_qualify = []
+    for lead in leads:
+        score, persona, match = scorer.score(lead, facts.get(lead["id"], []), now)
+        results.append((lead["id"], score, persona, match))
+        if score.is_mql and lead["stage_kind"] in PRE_MQL_KINDS:
+            to_qualify.append((lead["id"], score))
+    with transaction.atomic():
+        _store(results, model=scorer.model, now=now)
+    qualified = 0
+    if qualify:
+        for lead_id, score in to_qualify:
+            qualified += lead_qualify(lead_id=lead_id, score=score, now=now)
+    return len(results), qualified
+
+
+def rescore_run(*, job: RescoreJob, now: datetime, chunk: int = CHUNK) -> RescoreJob:
+    """Rescore every lead under the job's model in chunks, updating the job's progress after
+    each chunk so the progress bar moves. Leads already past MQL are not handed off again."""
+    claimed = RescoreJob.objects.filter(pk=job.pk, status=RescoreStatus.QUEUED).update(
+        status=RescoreStatus.RUNNING,
+        started_at=now,
+        total=Lead.objects.filter(erased_at__isnull=True).count(),
+    )
+    if not claimed:
+        job.refresh_from_db()
+        return job  # someone else runs (or ran) it
+    scorer = Scorer(job.model)
+    last_id = 0
+    try:
+        while True:
+            ids = list(
+                Lead.objects.filter(pk__gt=last_id, erased_at__isnull=True)
+                .order_by("pk")
+                .values_list("pk", flat=True)[:chunk]
+            )
+            if not ids:
+                break
+            scored, qualified = leads_rescore(lead_ids=ids, scorer=scorer, now=now)
+            RescoreJob.objects.filter(pk=job.pk).update(
+                processed=F("processed") + scored, became_mql=F("became_mql") + qualified
+            )
+            last_id = ids[-1]
+    except Exception as exc:
+        RescoreJob.objects.filter(pk=job.pk).update(
+            status=RescoreStatus.FAILED, failure=f"{exc.__class__.__name__}: {exc}", finished_at=now
+        )
+        raise
+    RescoreJob.objects.filter(pk=job.pk).update(
+        status=RescoreStatus.DONE, finished_at=timezone.now()
+    )
+    job.refresh_from_db()
+    return job
+
+
+def decay_sweep(*, now: datetime, chunk: int = CHUNK) -> int:
+    """Rescore leads whose engagement is not zero (only they can decay). Returns how many."""
+    model = active_model()
+    if model is None:
+        return 0
+    scorer = Scorer(model)
+    done, last_id = 0, 0
+    while True:
+        ids = list(
+            Lead.objects.filter(pk__gt=last_id, erased_at__isnull=True)
+            .exclude(engagement_score=0)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:chunk]
+        )
+        if not ids:
+            return done
+        scored, _ = leads_rescore(lead_ids=ids, scorer=scorer, now=now)
+        done += scored
+        last_id = ids[-1]
+
+
+# --- The life of a scoring model --------------------------------------------------------
+
+RULE_FIELDS = (
+    "kind",
+    "label",
+    "order",
+    "points",
+    "field",
+    "operator",
+    "value",
+    "activity_type",
+    "property_name",
+    "property_value",
+    "cap",
+    "window_days",
+    "half_life_days",
+)
+MODEL_SETTINGS = (
+    "name",
+    "description",
+    "min_fit",
+    "min_engagement",
+    "min_total",
+    "require_agreed_persona",
+    "min_persona_fit",
+    "block_do_not_contact",
+    "hand_raisers",
+    "hand_raiser_days",
+)
+
+
+def _event(model: ScoringModel, action: str, *, actor, now: datetime, detail: str = "") -> None:
+    ScoringModelEvent.objects.create(model=model, action=action, actor=actor, detail=detail, at=now)
+
+
+def _editable(model: ScoringModel) -> None:
+    if not model.is_editable:
+        raise Conflict(
+            f"v{model.version} is {model.get_status_display().lower()}; only drafts change. "
+            "Start a new draft from it instead."
+        )
+
+
+def rule_clean(data: dict[str, Any]) -> dict[str, Any]:
+    """Validate one rule's input; returns the fields to store. Raises ApplicationError with
+    field messages."""
+    from django.core.exceptions import ValidationError
+
+    kind = data.get("kind")
+    if kind not in RuleKind.values:
+        raise ApplicationError(
+            "Choose what kind of rule this is.", extra={"kind": ["Unknown rule kind."]}
+        )
+    clean = {k: data.get(k) for k in RULE_FIELDS if k in data}
+    clean.setdefault("points", 0)
+    errors: dict[str, list[str]] = {}
+    if kind in (RuleKind.FIT, RuleKind.EXCLUSION):
+        try:
+            clean["value"] = clean_condition(
+                field=data.get("field", ""),
+                operator=data.get("operator", ""),
+                value=data.get("value"),
+            )
+        except ValidationError as exc:
+            errors.update({k: list(v) for k, v in exc.message_dict.items()})
+    if kind == RuleKind.ENGAGEMENT:
+        if not (data.get("activity_type") or "").strip():
+            errors["activity_type"] = ["Name the activity type (e.g. page_view)."]
+        if data.get("property_name") and not data.get("property_value"):
+            errors["property_value"] = ["Say what the property must contain."]
+        half_life = data.get("half_life_days")
+        if half_life is not None and half_life != "" and float(half_life) <= 0:
+            errors["half_life_days"] = ["A half-life must be more than 0 days."]
+    if kind != RuleKind.EXCLUSION and not clean.get("points"):
+        errors["points"] = [
+            "A rule without points changes nothing; give it points (negative is fine)."
+        ]
+    if errors:
+        raise ApplicationError("The rule has errors.", extra=errors)
+    return clean
+
+
+def scoring_model_create(
+    *, name: str, actor, now: datetime, based_on: ScoringModel | None = None, **settings: Any
+) -> ScoringModel:
+    """A new draft; from `based_on` it copies the MQL definition and every rule."""
+    with transaction.atomic():
+        version = (ScoringModel.objects.aggregate(v=Max("version"))["v"] or 0) + 1
+        values = {f: getattr(based_on, f) for f in MODEL_SETTINGS} if based_on else {}
+        values.update({k: v for k, v in settings.items() if k in MODEL_SETTINGS})
+        values["name"] = name or values.get("name") or f"Model v{version}"
+        if "hand_raisers" not in values:
+            values["hand_raisers"] = ["demo_request"]
+        model = ScoringModel.objects.create(
+            version=version, based_on=based_on, created_by=actor, created_at=now, **values
+        )
+        if based_on is not None:
+            ScoringRule.objects.bulk_create(
+                [
+                    ScoringRule(model=model, **{f: getattr(r, f) for f in RULE_FIELDS})
+                    for r in based_on.rules.all()
+                ]
+            )
+        detail = f"from v{based_on.version}" if based_on else ""
+        _event(model, "created", actor=actor, now=now, detail=detail)
+        return model
+
+
+def scoring_model_update(
+    *, model: ScoringModel, actor, now: datetime, **settings: Any
+) -> ScoringModel:
+    with transaction.atomic():
+        _editable(model)
+        changed = [f for f in MODEL_SETTINGS if f in settings and getattr(model, f) != settings[f]]
+        for f in changed:
+            setattr(model, f, settings[f])
+        if changed:
+            model.save(update_fields=changed)
+            _event(model, "settings_changed", actor=actor, now=now, detail=", ".join(changed))
+        return model
+
+
+def rule_add(*, model: ScoringModel, data: dict[str, Any], actor, now: datetime) -> ScoringRule:
+    clean = rule_clean(data)
+    with transaction.atomic():
+        _editable(model)
+        clean.setdefault("order", model.rules.count())
+        rule = ScoringRule.objects.create(model=model, **clean)
+        _event(model, "rule_added", actor=actor, now=now, detail=str(rule) if rule.label else "")
+        return rule
+
+
+def rule_update(*, rule: ScoringRule, data: dict[str, Any], actor, now: datetime) -> ScoringRule:
+    clean = rule_clean({**{f: getattr(rule, f) for f in RULE_FIELDS}, **data})
+    with transaction.atomic():
+        _editable(rule.model)
+        for key, value in clean.items():
+            setattr(rule, key, value)
+        rule.save()
+        _event(rule.model, "rule_changed", actor=actor, now=now, detail=f"rule {rule.pk}")
+        return rule
+
+
+def rule_remove(*, rule: ScoringRule, actor, now: datetime) -> None:
+    with transaction.atomic():
+        _editable(rule.model)
+        _event(rule.model, "rule_removed", actor=actor, now=now, detail=f"rule {rule.pk}")
+        rule.delete()
+
+
+def scoring_model_propose(*, model: ScoringModel, actor, now: datetime) -> ScoringModel:
+    """Freeze the draft and ask both teams to sign."""
+    with transaction.atomic():
+        if not ScoringModel.objects.filter(pk=model.pk, status=ModelStatus.DRAFT).update(
+            status=ModelStatus.PROPOSED, proposed_at=now
+        ):
+            raise Conflict("Only a draft can be proposed.")
+        if not model.rules.exists():
+            raise ApplicationError("A model needs at least one rule before it is proposed.")
+        model.refresh_from_db()
+        _event(model, "proposed", actor=actor, now=now)
+        return model
+
+
+def scoring_model_sign_off(*, model: ScoringModel, user, now: datetime) -> ScoringSignOff:
+    if not user.has_perm("leads.sign_off_scoringmodel"):
+        raise ApplicationError("Your role cannot sign off scoring models.", status_code=403)
+    team = user_team(user)
+    if team is None:
+        raise ApplicationError(
+            "Only a Marketing or a Sales user can sign for their team.", status_code=403
+        )
+    with transaction.atomic():
+        model = ScoringModel.objects.select_for_update().get(pk=model.pk)
+        if model.status != ModelStatus.PROPOSED:
+            raise Conflict("Only a proposed model can be signed off.")
+        if model.sign_offs.filter(team=team).exists():
+            raise Conflict(f"{team.capitalize()} has already signed v{model.version}.")
+        sign_off = ScoringSignOff.objects.create(model=model, team=team, user=user, signed_at=now)
+        _event(model, "signed_off", actor=user, now=now, detail=f"for {team}")
+        return sign_off
+
+
+def scoring_model_activate(*, model: ScoringModel, actor, now: datetime) -> RescoreJob:
+    """Make a signed model the one in force, retire the previous one, and rescore every lead
+    in the background. Returns the rescore job whose progress the page shows."""
+    from leads.scoring.tasks import rescore_task
+
+    with transaction.atomic():
+        model = ScoringModel.objects.select_for_update().get(pk=model.pk)
+        if model.status != ModelStatus.PROPOSED:
+            raise Conflict("Only a proposed model can be activated.")
+        teams = set(model.sign_offs.values_list("team", flat=True))
+        missing = {"marketing", "sales"} - teams
+        if missing:
+            raise ApplicationError(
+                "Both teams must sign first; waiting for " + " and ".join(sorted(missing)) + "."
+            )
+        for old in ScoringModel.objects.select_for_update().filter(status=ModelStatus.ACTIVE):
+            old.status, old.retired_at = ModelStatus.RETIRED, now
+            old.save(update_fields=["status", "retired_at"])
+            _event(old, "retired", actor=actor, now=now, detail=f"replaced by v{model.version}")
+        model.status, model.activated_at = ModelStatus.ACTIVE, now
+        model.save(update_fields=["status", "activated_at"])
+        _event(model, "activated", actor=actor, now=now)
+        job = RescoreJob.objects.create(model=model, created_by=actor, created_at=now)
+        transaction.on_commit(lambda: rescore_task.delay(job.pk))
+        return job
+
+
+def rescore_start(*, actor, now: datetime) -> RescoreJob:
+    """Rescore every lead under the active model (the `rescore` command and the button)."""
+    from leads.scoring.tasks import rescore_task
+
+    model = active_model()
+    if model is None:
+        raise ApplicationError("There is no active scoring model to rescore with.")
+    with transaction.atomic():
+        job = RescoreJob.objects.create(model=model, created_by=actor, created_at=now)
+        transaction.on_commit(lambda: rescore_task.delay(job.pk))
+    return job
