@@ -203,6 +203,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": str(_queue_dir),
         "processed_folder": str(_processed_dir),
         "store_processed": False,
+        # Broadcast/control messages (pidbox) would otherwise land in ./control.
+        "control_folder": str(VAR_DIR / "celery" / "control"),
     }
 else:
     # Above the longest task and any countdown we use; scheduled follow-ups are database

@@ -29,6 +29,7 @@ def _private_broker_folder():
         "data_folder_in": str(folder),
         "data_folder_out": str(folder),
         "processed_folder": str(folder / "processed"),
+        "control_folder": str(folder / "control"),
     }
     yield
     shutil.rmtree(folder, ignore_errors=True)
