@@ -123,7 +123,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache: Redis when there is one, else files under var/ so that every process sees
 # the same rate-limit counters.
 REDIS_URL = env_str("REDIS_URL")
-if REDIS_URL:
+if TESTING:
+    # Tests run workers in threads of their own process; a per-process cache keeps one
+    # test's counters and keys from leaking into the next run.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+elif REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",

@@ -35,6 +35,14 @@ def _private_broker_folder():
     shutil.rmtree(folder, ignore_errors=True)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 def _user_with_role(role: Role | None, username: str, **extra):
     user = UserFactory(username=username, **extra)
     if role is not None:
