@@ -19,6 +19,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -55,15 +56,16 @@ def _is_missing(value: Any) -> bool:
     return False
 
 
-def _values(actual: Any) -> list:
-    """Custom attributes may hold a list (e.g. tools used); each item counts."""
-    if isinstance(actual, list | tuple | set):
-        return [v for v in actual if not _is_missing(v)]
-    return [actual]
-
-
 _TRUE = {"true", "yes", "y", "1"}
 _FALSE = {"false", "no", "n", "0"}
+_SEQUENCES = (list, tuple, set, frozenset)
+_ABSENT = object()
+
+
+@lru_cache(maxsize=131_072)
+def _padded(value: str) -> str:
+    """ " key " so keyword tests can demand whole words with a plain substring test."""
+    return f" {text_key(value)} "
 
 
 def _as_bool(value: Any) -> bool | None:
@@ -73,55 +75,88 @@ def _as_bool(value: Any) -> bool | None:
     return True if key in _TRUE else False if key in _FALSE else None
 
 
-# --- checks: each takes the lead's value and returns True (matched), False (missed) or
-# None (unknown: no data, or data that cannot be compared).
+# --- checks. An item test judges one present value: True (matched), False (missed) or
+# None (cannot be compared). `_lift` adds what every criterion shares: missing data is
+# unknown, and a list value (a custom attribute such as "tools used") matches when any of
+# its items does. The hot paths avoid isinstance on ABCs and re-normalising text, because
+# bulk scoring calls these millions of times.
 
 
-def _text_check(operator: str, expected: Any) -> Callable[[Any], bool | None]:
+def _lift(item_test: Callable[[Any], bool | None]) -> Callable[[Any], bool | None]:
+    def check(actual):
+        if actual is None:
+            return None
+        kind = type(actual)
+        if kind in _SEQUENCES:
+            verdicts = [item_test(v) for v in actual if not _is_missing(v)]
+            if True in verdicts:
+                return True
+            return False if False in verdicts else None
+        if kind is dict:
+            return None
+        return item_test(actual)
+
+    return check
+
+
+def _text_item_test(operator: str, expected: Any) -> Callable[[Any], bool | None]:
     if operator == Operator.EQUALS:
         if isinstance(expected, bool):
-
-            def check(actual):
-                results = [_as_bool(v) for v in _values(actual)]
-                if all(r is None for r in results):
-                    return None
-                return expected in results
-
-            return check
+            return lambda v: None if (b := _as_bool(v)) is None else b == expected
         if isinstance(expected, int | float):
-            return _number_check(operator, expected)
-        key = text_key(str(expected))
-        return lambda actual: any(text_key(str(v)) == key for v in _values(actual))
+            return _number_item_test(operator, expected)
+        wanted = text_key(str(expected))
+
+        def equals(v):
+            key = text_key(v if type(v) is str else str(v))
+            return (key == wanted) if key else None
+
+        return equals
     if operator in (Operator.IN, Operator.NOT_IN):
         keys = frozenset(text_key(str(v)) for v in expected)
         numbers = frozenset(n for n in (parse_number(v) for v in expected) if n is not None)
 
-        def is_in(actual):
-            for v in _values(actual):
-                if text_key(str(v)) in keys:
-                    return True
-                if numbers and parse_number(v) in numbers:
+        def is_in(v):
+            key = text_key(v if type(v) is str else str(v))
+            if not key:
+                return None
+            if key in keys:
+                return True
+            return bool(numbers) and parse_number(v) in numbers
+
+        return is_in
+    if operator == Operator.CONTAINS:
+        # Whole words only: "cto" must not match "Director".
+        needles = tuple(f" {k} " for k in (text_key(str(x)) for x in expected) if k)
+
+        def contains(v):
+            padded = _padded(v if type(v) is str else str(v))
+            if padded == "  ":
+                return None
+            for needle in needles:  # noqa: SIM110 - a loop beats any() on this hot path
+                if needle in padded:
                     return True
             return False
 
-        if operator == Operator.IN:
-            return is_in
-        return lambda actual: not is_in(actual)
-    if operator == Operator.CONTAINS:
-        # Whole words only: "cto" must not match "Director".
-        needles = tuple(f" {text_key(str(k))} " for k in expected if text_key(str(k)))
-        return lambda actual: any(
-            n in f" {text_key(str(v))} " for v in _values(actual) for n in needles
-        )
-    return _number_check(operator, expected)
+        return contains
+    return _number_item_test(operator, expected)
 
 
-def _number_check(operator: str, expected: Any) -> Callable[[Any], bool | None]:
+def _number_item_test(operator: str, expected: Any) -> Callable[[Any], bool | None]:
     if operator == Operator.BETWEEN:
         low, high = expected
+        if low is None:
 
-        def test(n):
-            return (low is None or n >= low) and (high is None or n <= high)
+            def test(n):
+                return n <= high
+        elif high is None:
+
+            def test(n):
+                return n >= low
+        else:
+
+            def test(n):
+                return low <= n <= high
     elif operator == Operator.GTE:
 
         def test(n):
@@ -136,21 +171,20 @@ def _number_check(operator: str, expected: Any) -> Callable[[Any], bool | None]:
             return n == expected
     elif operator in (Operator.IN, Operator.NOT_IN):
         wanted = frozenset(expected)
-        inside = operator == Operator.IN
 
         def test(n):
-            return (n in wanted) == inside
+            return n in wanted
     else:
         raise ValueError(f"operator {operator!r} does not compare numbers")
 
-    def check(actual):
-        numbers = [parse_number(v) for v in _values(actual)]
-        numbers = [n for n in numbers if n is not None]
-        if not numbers:
-            return None  # present but not a number: we cannot judge, say so
-        return any(test(n) for n in numbers)
+    def item(v):
+        kind = type(v)
+        if kind is int or kind is float or kind is Decimal:
+            return test(v)
+        n = parse_number(v)  # text from an import, "1,200", "50k"; None if not a number
+        return None if n is None else test(n)
 
-    return check
+    return item
 
 
 def _make_check(kind: str, field_name: str, operator: str, expected: Any):
@@ -160,38 +194,47 @@ def _make_check(kind: str, field_name: str, operator: str, expected: Any):
         return lambda actual: not _is_missing(actual)
     _, type_ = field_info(kind, field_name)
     if type_ == NUMBER:
-        check = _number_check(operator, expected)
+        item_test = _number_item_test(operator, expected)
     else:
-        check = _text_check(operator, expected)
-    return lambda actual: None if _is_missing(actual) else check(actual)
+        item_test = _text_item_test(operator, expected)
+    # not_in: none of the values is listed; judged as the negation of "in" over all values.
+    negate = operator == Operator.NOT_IN
+    check = _lift(item_test)
+    if not negate:
+        return check
+    return lambda actual: None if (r := check(actual)) is None else not r
 
 
 def _make_getter(kind: str, field_name: str) -> Callable[[Any], Any]:
     if kind == CriterionKind.CUSTOM:
+        # Imports spell headers freely; "Uses Salesforce" and "uses_salesforce" agree.
+        wanted = text_key(field_name)
 
-        def get(lead):
-            attrs = (
-                lead.get("attributes")
-                if isinstance(lead, Mapping)
-                else getattr(lead, "attributes", None)
-            )
-            if not isinstance(attrs, Mapping):
+        def get_custom(lead):
+            if type(lead) is dict:
+                attrs = lead.get("attributes")
+            else:
+                attrs = getattr(lead, "attributes", _ABSENT)
+                if attrs is _ABSENT:
+                    attrs = lead.get("attributes") if isinstance(lead, Mapping) else None
+            if not attrs or not isinstance(attrs, dict | Mapping):
                 return None
             if field_name in attrs:
                 return attrs[field_name]
-            # Imports spell headers freely; "Uses Salesforce" and "uses_salesforce" agree.
-            wanted = text_key(field_name)
             for key, value in attrs.items():
                 if text_key(str(key)) == wanted:
                     return value
             return None
 
-        return get
+        return get_custom
 
     def get(lead):
-        if isinstance(lead, Mapping):
+        if type(lead) is dict:
             return lead.get(field_name)
-        return getattr(lead, field_name, None)
+        value = getattr(lead, field_name, _ABSENT)
+        if value is _ABSENT:
+            return lead.get(field_name) if isinstance(lead, Mapping) else None
+        return value
 
     return get
 
@@ -283,10 +326,11 @@ class _Compiled:
     value: Any
     description: str
     label: str
+    expected: str  # the value as typed, e.g. "200..2k"
+    rule: str  # the description without the field label: "is between 200 and 2k"
 
 
-def _reason(c: _Compiled, outcome: str, actual: Any) -> str:
-    shown = _show(actual)
+def _reason(c: _Compiled, outcome: str, actual: Any, shown: str) -> str:
     if c.operator == Operator.IS_EMPTY:
         return f"{c.label} is empty" if outcome == MATCHED else f"{c.label} is {shown!r}"
     if c.operator == Operator.IS_NOT_EMPTY:
@@ -294,9 +338,9 @@ def _reason(c: _Compiled, outcome: str, actual: Any) -> str:
     if outcome == UNKNOWN:
         if _is_missing(actual):
             return f"{c.label} is not known for this lead"
-        return f"{c.label} {shown!r} cannot be compared with {format_value(c.operator, c.value)}"
+        return f"{c.label} {shown!r} cannot be compared with {c.expected}"
     verdict = "fits" if outcome == MATCHED else "does not fit"
-    return f"{c.label} {shown!r} {verdict}: {c.description[len(c.label) + 1 :]}"
+    return f"{c.label} {shown!r} {verdict}: {c.rule}"
 
 
 class CompiledPersona:
@@ -315,6 +359,7 @@ class CompiledPersona:
             if weight <= 0:
                 continue
             label, _ = field_info(crit.kind, crit.field)
+            description = describe_criterion(crit)
             checks.append(
                 _Compiled(
                     get=_make_getter(crit.kind, crit.field),
@@ -324,8 +369,10 @@ class CompiledPersona:
                     field=crit.field,
                     operator=crit.operator,
                     value=crit.value,
-                    description=describe_criterion(crit),
+                    description=description,
                     label=label,
+                    expected=format_value(crit.operator, crit.value),
+                    rule=description[len(label) + 1 :],
                 )
             )
         self.checks = tuple(checks)
@@ -354,6 +401,7 @@ class CompiledPersona:
             actual = c.get(lead)
             verdict = c.check(actual)
             outcome = MATCHED if verdict is True else UNKNOWN if verdict is None else MISSED
+            shown = _show(actual)
             points = c.weight if outcome == MATCHED else 0
             matched += points
             if outcome == UNKNOWN:
@@ -364,12 +412,12 @@ class CompiledPersona:
                     kind=c.kind,
                     field=c.field,
                     operator=c.operator,
-                    expected=format_value(c.operator, c.value),
-                    actual=_show(actual),
+                    expected=c.expected,
+                    actual=shown,
                     outcome=outcome,
                     weight=c.weight,
                     points=points,
-                    reason=_reason(c, outcome, actual),
+                    reason=_reason(c, outcome, actual, shown),
                 )
             )
         return FitResult(
