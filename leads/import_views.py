@@ -1,5 +1,6 @@
 """CSV import pages: upload, map columns on a preview, follow progress, download errors."""
 
+import csv
 import io
 
 from django.contrib import messages
@@ -63,7 +64,7 @@ def import_mapping(request, pk: int):
         return redirect("leads:import_progress", pk=job.pk)
     try:
         preview = importing.import_job_preview(job)
-    except (UnicodeDecodeError, OSError, importing.csv.Error) as exc:
+    except (UnicodeDecodeError, OSError, csv.Error) as exc:
         messages.error(request, f"The file cannot be read any more: {exc}")
         preview = []
     return render(
