@@ -2,7 +2,7 @@
 scoring model from draft to retired. Every function takes `now`."""
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -195,7 +195,13 @@ def leads_rescore(
     return len(results), qualified
 
 
-def rescore_run(*, job: RescoreJob, now: datetime, chunk: int = CHUNK) -> RescoreJob:
+def rescore_run(
+    *,
+    job: RescoreJob,
+    now: datetime,
+    chunk: int = CHUNK,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> RescoreJob:
     """Rescore every lead under the job's model in chunks, updating the job's progress after
     each chunk so the progress bar moves. Leads already past MQL are not handed off again."""
     claimed = RescoreJob.objects.filter(pk=job.pk, status=RescoreStatus.QUEUED).update(
@@ -222,6 +228,8 @@ def rescore_run(*, job: RescoreJob, now: datetime, chunk: int = CHUNK) -> Rescor
                 processed=F("processed") + scored, became_mql=F("became_mql") + qualified
             )
             last_id = ids[-1]
+            if on_progress is not None:
+                on_progress(scored, qualified)
     except Exception as exc:
         RescoreJob.objects.filter(pk=job.pk).update(
             status=RescoreStatus.FAILED, failure=f"{exc.__class__.__name__}: {exc}", finished_at=now
