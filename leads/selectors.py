@@ -1,19 +1,22 @@
 """Reads of leads: the filtered list, one lead's timeline and stage history, the export."""
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import django_filters
 from django import forms
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from leads.models import Activity, Lead, Stage, StageChange
 
 VIEW_PERMISSION = "leads.view_lead"
+SEARCH_ID_LIMIT = 2000
 
 SORTS = {
     "-created": ("-created_at", "-id"),
@@ -44,6 +47,10 @@ def lead_get_for_user(user, pk: int) -> Lead:
     return get_object_or_404(Lead.objects.select_related("stage", "owner"), pk=pk)
 
 
+def _start_of_day(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
 def _owners(request=None):
     return get_user_model().objects.filter(is_active=True).order_by("first_name", "username")
 
@@ -57,6 +64,7 @@ class LeadFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
     stage = django_filters.ModelMultipleChoiceFilter(
         field_name="stage__slug",
+        distinct=False,  # a lead has one stage: no duplicate rows to remove
         queryset=Stage.objects.all(),
         to_field_name="slug",
         widget=forms.SelectMultiple,
@@ -65,17 +73,12 @@ class LeadFilter(django_filters.FilterSet):
     score_min = django_filters.NumberFilter(field_name="score", lookup_expr="gte", label="Score ≥")
     score_max = django_filters.NumberFilter(field_name="score", lookup_expr="lte", label="Score ≤")
     source = django_filters.CharFilter(field_name="source", lookup_expr="exact")
+    # Whole days in the site's time zone, as a range on created_at so the index serves it.
     created_after = django_filters.DateFilter(
-        field_name="created_at",
-        lookup_expr="date__gte",
-        label="Created from",
-        widget=forms.DateInput(attrs={"type": "date"}),
+        method="created_from", label="Created from", widget=forms.DateInput(attrs={"type": "date"})
     )
     created_before = django_filters.DateFilter(
-        field_name="created_at",
-        lookup_expr="date__lte",
-        label="Created to",
-        widget=forms.DateInput(attrs={"type": "date"}),
+        method="created_to", label="Created to", widget=forms.DateInput(attrs={"type": "date"})
     )
     sort = django_filters.ChoiceFilter(
         method="sort_by", choices=list(SORT_LABELS.items()), empty_label=None, label="Sort"
@@ -89,12 +92,27 @@ class LeadFilter(django_filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
-        return queryset.filter(
+        matches = queryset.filter(
             Q(email__icontains=value)
             | Q(first_name__icontains=value)
             | Q(last_name__icontains=value)
             | Q(company__icontains=value)
         )
+        # PostgreSQL overestimates how many rows a LIKE matches, so with ORDER BY ... LIMIT
+        # it walks the whole created_at index (150+ ms at 100k leads) instead of using the
+        # trigram indexes. Collecting the matching ids first, without an ORDER BY, uses the
+        # trigram indexes (a few ms); a term matching thousands is common enough that the
+        # ordered index walk finds a page quickly, so it keeps the plain query.
+        ids = list(matches.order_by().values_list("id", flat=True)[: SEARCH_ID_LIMIT + 1])
+        if len(ids) <= SEARCH_ID_LIMIT:
+            return queryset.filter(pk__in=ids)
+        return matches
+
+    def created_from(self, queryset, name, value):
+        return queryset.filter(created_at__gte=_start_of_day(value))
+
+    def created_to(self, queryset, name, value):
+        return queryset.filter(created_at__lt=_start_of_day(value + timedelta(days=1)))
 
     def sort_by(self, queryset, name, value):
         return queryset.order_by(*SORTS.get(value, SORTS["-created"]))
@@ -113,13 +131,22 @@ def lead_list(*, params, user) -> LeadFilter:
     return LeadFilter(params, queryset=Lead.objects.select_related("stage", "owner"))
 
 
+SOURCES_CACHE_KEY = "leads:sources"
+
+
 def lead_sources() -> list[str]:
-    return list(
-        Lead.objects.exclude(source="")
-        .values_list("source", flat=True)
-        .distinct()
-        .order_by("source")[:200]
-    )
+    """The distinct sources for the filter menu. DISTINCT over every lead costs tens of
+    milliseconds at 100k rows and the list changes rarely, so it is cached briefly."""
+    sources = cache.get(SOURCES_CACHE_KEY)
+    if sources is None:
+        sources = list(
+            Lead.objects.exclude(source="")
+            .values_list("source", flat=True)
+            .distinct()
+            .order_by("source")[:200]
+        )
+        cache.set(SOURCES_CACHE_KEY, sources, timeout=300)
+    return sources
 
 
 # --- One lead -----------------------------------------------------------------------------

@@ -309,3 +309,13 @@ def test_an_erased_lead_is_not_rebuilt_by_new_intake(client_for, marketing_manag
     # The person comes back as a new lead (they gave their email again); the erased row
     # keeps nothing that links the two.
     assert created and new.pk != lead.pk
+
+
+def test_search_with_many_matches_still_finds_them_all(client_for, marketer, monkeypatch):
+    from leads import selectors
+
+    monkeypatch.setattr(selectors, "SEARCH_ID_LIMIT", 1)
+    LeadFactory(first_name="Ann", company="Acme")
+    LeadFactory(first_name="Bob", company="Acme")
+    html = client_for(marketer).get("/leads/?q=acme").content.decode()
+    assert "Ann" in html and "Bob" in html and "2 leads" in html
