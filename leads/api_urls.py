@@ -1,6 +1,12 @@
 from django.urls import path
+from rest_framework.routers import SimpleRouter
 
 from leads import api
+from leads.scoring import api as scoring_api
+
+router = SimpleRouter()
+router.register("scoring-models", scoring_api.ScoringModelViewSet, basename="api-scoring-models")
+router.register("rescores", scoring_api.RescoreJobViewSet, basename="api-rescores")
 
 urlpatterns = [
     path("leads/", api.LeadListCreateView.as_view(), name="api-leads"),
@@ -11,3 +17,4 @@ urlpatterns = [
     path("events/", api.EventsView.as_view(), name="api-events"),
     path("forms/<str:site_key>/", api.FormCaptureView.as_view(), name="api-form-capture"),
 ]
+urlpatterns += router.urls
