@@ -43,7 +43,7 @@ class RuleSerializer(serializers.ModelSerializer):
         ]
 
 
-class SignOffSerializer(serializers.Serializer):
+class ScoringSignOffSerializer(serializers.Serializer):
     team = serializers.CharField()
     user = serializers.CharField(source="user.username")
     signed_at = serializers.DateTimeField()
@@ -51,7 +51,7 @@ class SignOffSerializer(serializers.Serializer):
 
 class ScoringModelSerializer(serializers.ModelSerializer):
     rules = RuleSerializer(many=True, required=False)
-    sign_offs = SignOffSerializer(many=True, read_only=True)
+    sign_offs = ScoringSignOffSerializer(many=True, read_only=True)
     based_on = serializers.PrimaryKeyRelatedField(
         queryset=ScoringModel.objects.all(), required=False, allow_null=True
     )
