@@ -99,9 +99,22 @@ def import_progress(request, pk: int):
     template = (
         "leads/import_progress_partial.html" if request.htmx else "leads/import_progress.html"
     )
-    response = render(request, template, {"job": job, "finished": _finished(job)})
+    response = render(
+        request,
+        template,
+        {"job": job, "finished": _finished(job), "took": _took(job)},
+    )
     response["Cache-Control"] = "no-store"
     return response
+
+
+def _took(job: ImportJob) -> str:
+    """How long the import ran, in the seconds people can feel (timesince stops at minutes)."""
+    if not (job.started_at and job.finished_at):
+        return ""
+    seconds = max(0, round((job.finished_at - job.started_at).total_seconds()))
+    minutes, seconds = divmod(seconds, 60)
+    return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
 
 
 def _finished(job: ImportJob) -> bool:

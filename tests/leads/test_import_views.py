@@ -252,3 +252,14 @@ def test_a_marketing_manager_may_import_too(client_for, marketing_manager, sent)
     client = client_for(marketing_manager)
     assert _upload(client, "quoted_commas.csv").status_code == 302
     assert Lead.objects.count() == 0  # nothing is written before the mapping is confirmed
+
+
+def test_the_summary_says_how_long_the_import_took(client_for, marketer):
+    from datetime import timedelta
+
+    job = _mapping_job()
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=ImportStatus.DONE, started_at=NOW, finished_at=NOW + timedelta(seconds=65)
+    )
+    page = client_for(marketer).get(reverse("leads:import_progress", args=[job.pk]))
+    assert "Finished in 1 min 5 s:" in page.text
