@@ -136,6 +136,9 @@ def test_edit_records_what_changed(client_for, marketing_manager):
         "alert_below_pct": "",
         "notes": "",
     }
+    page = client.get(reverse("goals:edit", args=[goal.pk]))
+    assert page.status_code == 200
+    assert page.context["plan"].as_dict()["visits"] == 400  # the funnel shows from the start
     response = client.post(reverse("goals:edit", args=[goal.pk]), data)
     assert response.status_code == 302
     goal.refresh_from_db()
