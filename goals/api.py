@@ -43,9 +43,10 @@ class RateSerializer(serializers.Serializer):
     label = serializers.CharField()
     used = serializers.DecimalField(max_digits=5, decimal_places=2)
     actual = serializers.DecimalField(
-        max_digits=5, decimal_places=2, allow_null=True, help_text="Over the lookback periods."
+        max_digits=12, decimal_places=2, allow_null=True, help_text="Over the lookback periods."
     )
     source = serializers.ChoiceField(choices=["override", "actuals", "benchmark"])
+    note = serializers.CharField(help_text="Why the actual rate is not used, when it is not.")
 
 
 class StagePacingSerializer(serializers.Serializer):

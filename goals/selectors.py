@@ -127,14 +127,16 @@ def funnel_actuals(
 
 
 def actual_rates(actuals: FunnelActuals) -> dict[str, Decimal | None]:
-    """Conversion per rate key in percent (capped at 100), None where nothing entered."""
+    """Conversion per rate key in percent, None where nothing entered. Not capped: a flow
+    ratio above 100% (more leads than recorded page views, say) is shown as it is, and
+    `rate_choices` does not plan with it."""
     rates = {}
     for key, (_, feeds, draws) in RATES.items():
         denominator = actuals.count(draws)
         if denominator == 0:
             rates[key] = None
         else:
-            rates[key] = min(_pct(Fraction(actuals.count(feeds), denominator)), Decimal(100))
+            rates[key] = _pct(Fraction(actuals.count(feeds), denominator))
     return rates
 
 
@@ -146,6 +148,7 @@ class RateChoice:
     actual: Decimal | None  # from the lookback periods
     override: Decimal | None
     source: str  # "override", "actuals" or "benchmark"
+    note: str = ""  # why the actual rate was not used, when it was not
 
 
 def rate_choices(
@@ -164,14 +167,22 @@ def rate_choices(
     actual = actual_rates(history)
     choices = []
     for key, (label, _, _) in RATES.items():
-        override = overrides.get(key)
+        override, rate, note = overrides.get(key), actual[key], ""
         if override is not None:
             used, source = override, "override"
-        elif actual[key]:
-            used, source = actual[key], "actuals"
+        elif rate is not None and 0 < rate <= 100:
+            used, source = rate, "actuals"
         else:
             used, source = BENCHMARK_RATES[key], "benchmark"
-        choices.append(RateChoice(key, label, used, actual[key], override, source))
+            if rate is None:
+                note = "no data in the lookback periods"
+            elif rate == 0:
+                note = "0% in the lookback periods would make the plan unreachable"
+            else:
+                # Page views are recorded for known leads only, so traffic can look smaller
+                # than the leads it produced.
+                note = "above 100% in the lookback periods: the stage above is undercounted"
+        choices.append(RateChoice(key, label, used, rate, override, source, note))
     return choices, history
 
 

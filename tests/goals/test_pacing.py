@@ -172,3 +172,23 @@ def test_required_mqls_and_sqls_come_from_the_plan(db):
     goal = FunnelGoalFactory()
     assert selectors.goal_required_mqls(goal) == 40
     assert selectors.goal_required_sqls(goal) == 20
+
+
+def test_unusable_actual_rates_fall_back_to_benchmarks_and_say_why(db):
+    # October: 3 page views but 5 new leads (traffic is only known leads' page views), and
+    # 5 MQLs that never became SQLs.
+    leads = make_leads(5, created=at("2026-10-02"))
+    page_views(3, lead=leads[0], when=at("2026-10-03"))
+    move(leads, "mql", when=at("2026-10-04"))
+    goal = FunnelGoalFactory(rate_visit_to_lead=None, rate_mql_to_sql=None, lookback_periods=1)
+    rates = {r.key: r for r in selectors.goal_rates(goal)}
+    assert rates["visit_to_lead"].actual == Decimal("166.67")
+    assert (rates["visit_to_lead"].used, rates["visit_to_lead"].source) == (
+        Decimal("2.00"),
+        "benchmark",
+    )
+    assert "above 100%" in rates["visit_to_lead"].note
+    assert rates["mql_to_sql"].actual == Decimal(0)
+    assert rates["mql_to_sql"].source == "benchmark"
+    assert "unreachable" in rates["mql_to_sql"].note
+    assert selectors.goal_plan(goal).is_reachable
