@@ -87,14 +87,24 @@ def snapshot_diff(old: Mapping, new: Mapping) -> list[str]:
                 changes.append(f"{label}: {old.get(name)!r} → {new.get(name)!r}")
             else:
                 changes.append(f"{label} rewritten")
-    old_rows = {_criterion_text(r): r["weight"] for r in old.get("criteria", [])}
-    new_rows = {_criterion_text(r): r["weight"] for r in new.get("criteria", [])}
-    for text, weight in new_rows.items():
-        if text not in old_rows:
-            changes.append(f"Criterion added: {text} (weight {weight})")
-        elif old_rows[text] != weight:
-            changes.append(f"Weight of “{text}”: {old_rows[text]} → {weight}")
-    changes.extend(f"Criterion removed: {text}" for text in old_rows if text not in new_rows)
+    old_rows = {_criterion_text(r): r for r in old.get("criteria", [])}
+    new_rows = {_criterion_text(r): r for r in new.get("criteria", [])}
+    added = [text for text in new_rows if text not in old_rows]
+    removed = [text for text in old_rows if text not in new_rows]
+    for text in list(added):
+        # One criterion on a field replaced by another on the same field reads as a change.
+        field = new_rows[text]["field"]
+        same_field = [r for r in removed if old_rows[r]["field"] == field]
+        if len(same_field) == 1:
+            added.remove(text)
+            removed.remove(same_field[0])
+            changes.append(f"Criterion changed: {same_field[0]} → {text}")
+    for text, row in new_rows.items():
+        if text in added:
+            changes.append(f"Criterion added: {text} (weight {row['weight']})")
+        elif text in old_rows and old_rows[text]["weight"] != row["weight"]:
+            changes.append(f"Weight of “{text}”: {old_rows[text]['weight']} → {row['weight']}")
+    changes.extend(f"Criterion removed: {text}" for text in removed)
     return changes
 
 

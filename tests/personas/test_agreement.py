@@ -233,3 +233,45 @@ def test_outsider_is_refused(client_for, outsider):
     client = client_for(outsider)
     assert client.get(reverse("personas:list")).status_code == 403
     assert client.get(reverse("personas:detail", args=[persona.pk])).status_code == 403
+
+
+def test_what_changed_names_added_removed_changed_and_reweighted_criteria():
+    from personas.services import snapshot_diff
+
+    def row(field, operator, value, weight=1):
+        kind = "demographic" if field in ("title", "seniority") else "firmographic"
+        return {"kind": kind, "field": field, "operator": operator, "value": value} | {
+            "weight": weight
+        }
+
+    old = {
+        "name": "Ops",
+        "criteria": [
+            row("title", "contains", ["vp"], 3),
+            row("employees", "between", [200, 2000]),
+            row("country", "in", ["DE"]),
+        ],
+    }
+    new = {
+        "name": "Ops",
+        "criteria": [
+            row("title", "contains", ["vp"], 5),
+            row("employees", "between", [150, 2500]),
+            row("seniority", "in", ["vp"]),
+        ],
+    }
+    assert snapshot_diff(old, new) == [
+        "Criterion changed: Employees is between 200 and 2k → Employees is between 150 and 2.5k",
+        "Weight of “Job title contains any keyword: vp”: 3 → 5",
+        "Criterion added: Seniority is one of: vp (weight 1)",
+        "Criterion removed: Country is one of: DE",
+    ]
+
+
+def test_edit_page_shows_the_criteria_as_typed(client_for, marketer):
+    persona = PersonaFactory(
+        criteria=[{"field": "annual_revenue", "operator": "between", "value": [10_000_000, None]}]
+    )
+    body = client_for(marketer).get(reverse("personas:edit", args=[persona.pk])).content.decode()
+    assert 'value="10m.."' in body
+    assert "Saving a change creates" not in body  # a draft nobody signed is revised in place

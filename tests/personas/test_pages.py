@@ -136,7 +136,7 @@ def test_matrix_counts_content_and_highlights_gaps(
     }
     assert matrix == {"IT Director": [0, 0, 1], "Ops VP": [1, 0, 2], None: [0, 1, 0]}
     body = response.content.decode()
-    assert body.count('class="matrix-gap"') == 3  # IT x2, Ops consideration
+    assert body.count('class="matrix-gap') == 3  # IT x2, Ops consideration
     assert response.context["gaps"] == 3
 
 
