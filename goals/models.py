@@ -130,6 +130,10 @@ class FunnelGoalChange(models.Model):
     def __str__(self):
         return f"Goal {self.goal_id} changed at {self.changed_at:%Y-%m-%d %H:%M}"
 
+    @property
+    def is_creation(self) -> bool:
+        return all(old is None for old, _ in self.changes.values())
+
 
 class PacingAlert(models.Model):
     """One row per goal per day on which pacing fell below the goal's alert level: the claim
