@@ -10,12 +10,7 @@ urlpatterns = [
     path("<int:pk>/stage/", views.lead_change_stage, name="change_stage"),
     path("<int:pk>/export/", views.lead_export, name="export"),
     path("<int:pk>/erase/", views.lead_erase, name="erase"),
-    path(
-        "scoring/",
-        placeholder,
-        {"title": "Scoring models", "issue": "What counts as a lead"},
-        name="scoring",
-    ),
+    path("scoring/", include("leads.scoring.urls")),
     path("import/", include("leads.import_urls")),
     path("queue/", placeholder, {"title": "Sales queue", "issue": "The handoff"}, name="queue"),
 ]

@@ -101,6 +101,10 @@ class ScoringRule(models.Model):
     def __str__(self):
         return self.label or f"{self.kind} rule {self.pk}"
 
+    @property
+    def short_kind(self) -> str:
+        return {"persona_fit": "Persona fit"}.get(self.kind, self.kind.capitalize())
+
 
 class ScoringSignOff(models.Model):
     model = models.ForeignKey(ScoringModel, on_delete=models.CASCADE, related_name="sign_offs")
