@@ -44,7 +44,7 @@ def test_a_thousand_events_for_known_leads_take_well_under_a_second(key_client):
 
 @pytest.mark.postgres
 @pytest.mark.skipif(not settings.IS_POSTGRES, reason="needs PostgreSQL's concurrent writers")
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_senders_racing_with_the_same_event_ids_store_each_event_once():
     _, raw = IngestKey.issue(name="race", now=timezone.now())
     for i in range(100):
@@ -75,7 +75,7 @@ def test_two_senders_racing_with_the_same_event_ids_store_each_event_once():
 
 @pytest.mark.postgres
 @pytest.mark.skipif(not settings.IS_POSTGRES, reason="needs PostgreSQL's concurrent writers")
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_racing_senders_creating_the_same_unknown_leads_end_with_one_lead_each():
     _, raw = IngestKey.issue(name="race", now=timezone.now())
     answers = []
