@@ -21,7 +21,8 @@ NAV_ITEMS = [
     NavItem("Personas", "personas:list", ALL_ROLES),
     NavItem("Content", "personas:content", ALL_ROLES),
     NavItem("Leads", "leads:list", MARKETING_ROLES | {Role.SALES_MANAGER} | _STAFF),
-    NavItem("Scoring", "leads:scoring", MARKETING_ROLES | MANAGER_ROLES | _STAFF),
+    # Everyone may read the definition of a lead; only Marketing edits it.
+    NavItem("Scoring", "leads:scoring", ALL_ROLES),
     NavItem("Queue", "leads:queue", SALES_ROLES | _STAFF),
     NavItem("SLA", "sla:dashboard", ALL_ROLES),
     NavItem("Goals", "goals:list", MARKETING_ROLES | MANAGER_ROLES | _STAFF),
@@ -42,6 +43,13 @@ def nav_for(user, current_path: str) -> list[dict]:
             url = reverse(item.url_name)
         except NoReverseMatch:
             continue
-        active = current_path == url if url == "/" else current_path.startswith(url)
-        items.append({"label": item.label, "url": url, "active": active})
+        items.append({"label": item.label, "url": url, "active": False})
+    # Only the most specific page is current: /leads/scoring/ is Scoring, not Leads.
+    matches = [
+        i
+        for i in items
+        if current_path == i["url"] or (i["url"] != "/" and current_path.startswith(i["url"]))
+    ]
+    if matches:
+        max(matches, key=lambda i: len(i["url"]))["active"] = True
     return items

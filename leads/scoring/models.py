@@ -138,6 +138,10 @@ class ScoringModelEvent(models.Model):
     def __str__(self):
         return f"{self.action} on {self.model_id}"
 
+    @property
+    def action_label(self) -> str:
+        return self.action.replace("_", " ").capitalize()
+
 
 class LeadScore(models.Model):
     """A lead's current score under the model that produced it, with its explanation."""

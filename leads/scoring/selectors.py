@@ -4,7 +4,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Max, Q
+from django.db.models import Max
 
 from leads.models import Lead, StageKind
 from leads.scoring.compile import SCORING_COLUMNS
@@ -16,13 +16,12 @@ HISTOGRAM_BINS = 10  # score bins of equal width between the lowest and highest 
 
 
 def lead_outcome(attributes: dict | None, stage_kind: str) -> str | None:
-    """What became of a lead: imports carry `outcome` (won/lost); a customer has won."""
+    """What became of a lead: imports carry `outcome` (won/lost); a customer has won and a
+    disqualified lead was lost."""
     outcome = (attributes or {}).get("outcome")
     if outcome in (WON, LOST):
         return outcome
-    if stage_kind == StageKind.CUSTOMER:
-        return WON
-    return None
+    return {StageKind.CUSTOMER: WON, StageKind.DISQUALIFIED: LOST}.get(stage_kind)
 
 
 @dataclass
@@ -143,7 +142,3 @@ def mql_counts(*, model: ScoringModel, now: datetime) -> int:
 
 def models_list():
     return ScoringModel.objects.prefetch_related("sign_offs__user").order_by("-version")
-
-
-def outcome_filter() -> Q:
-    return Q(attributes__outcome__in=[WON, LOST]) | Q(stage__kind=StageKind.CUSTOMER)

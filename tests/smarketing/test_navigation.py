@@ -16,7 +16,7 @@ def _nav_labels(response) -> list[str]:
             "marketing_manager",
             {"Dashboard", "Personas", "Content", "Leads", "Scoring", "SLA", "Goals"},
         ),
-        ("rep", {"Dashboard", "Personas", "Content", "Queue", "SLA"}),
+        ("rep", {"Dashboard", "Personas", "Content", "Scoring", "Queue", "SLA"}),
         ("sales_manager", set(NAV)),
         ("admin_user", set(NAV)),
         ("outsider", {"Dashboard"}),
@@ -31,7 +31,6 @@ def test_each_role_sees_its_pages(request, client_for, actor, visible):
 
 def test_rep_is_refused_marketing_only_pages(client_for, rep):
     client = client_for(rep)
-    assert client.get(reverse("leads:scoring")).status_code == 403
     assert client.get(reverse("goals:list")).status_code == 403
     assert client.get(reverse("leads:queue")).status_code == 200
 
@@ -66,3 +65,9 @@ def test_static_assets_are_found(client, db):
         "css/smarketing.css",
     ]:
         assert finders.find(asset), asset
+
+
+def test_only_the_most_specific_page_is_marked_current(client_for, marketer):
+    response = client_for(marketer).get(reverse("leads:scoring"))
+    active = [item["label"] for item in response.context["nav_items"] if item["active"]]
+    assert active == ["Scoring"]
