@@ -288,9 +288,14 @@ class GoalFigures:
     alert_stages: list[StagePacing] = field(default_factory=list)
 
     @property
+    def worst_stage(self) -> StagePacing | None:
+        paced = [s for s in self.stages if s.pacing_pct is not None]
+        return min(paced, key=lambda s: s.pacing_pct) if paced else None
+
+    @property
     def worst_pacing_pct(self) -> Decimal | None:
-        values = [s.pacing_pct for s in self.stages if s.pacing_pct is not None]
-        return min(values) if values else None
+        worst = self.worst_stage
+        return worst.pacing_pct if worst else None
 
 
 def elapsed_fraction(goal: FunnelGoal, *, now: datetime) -> Fraction:
