@@ -291,3 +291,11 @@ def test_the_default_source_fills_rows_without_their_own():
         ]
         == "webinar"
     )
+
+
+def test_excel_unicode_text_exports_in_utf16_with_tabs_are_read():
+    raw = "Email\tName\nzoe@example.com\tZoë Ångström\n".encode("utf-16")
+    fmt, headers, rows = _read(raw)
+    assert fmt == importing.CsvFormat(encoding="utf-16", delimiter="\t")
+    assert headers == ["Email", "Name"]
+    assert rows == [(2, ["zoe@example.com", "Zoë Ångström"])]
