@@ -12,6 +12,8 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from leads.models import Activity, Lead, Stage, StageChange
 
@@ -55,6 +57,11 @@ def _owners(request=None):
     return get_user_model().objects.filter(is_active=True).order_by("first_name", "username")
 
 
+@extend_schema_field(OpenApiTypes.STR)
+class StageSlugFilter(django_filters.ModelMultipleChoiceFilter):
+    """Stages by slug (`?stage=mql&stage=sal`)."""
+
+
 class LeadFilter(django_filters.FilterSet):
     """Filters for the lead list page and `GET /api/v1/leads/`.
 
@@ -62,7 +69,7 @@ class LeadFilter(django_filters.FilterSet):
     which the scoring engine computes; until then there is nothing to filter on."""
 
     q = django_filters.CharFilter(method="search", label="Search")
-    stage = django_filters.ModelMultipleChoiceFilter(
+    stage = StageSlugFilter(
         field_name="stage__slug",
         distinct=False,  # a lead has one stage: no duplicate rows to remove
         queryset=Stage.objects.all(),

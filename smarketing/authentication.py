@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 
 from smarketing.models import IngestKey
@@ -71,3 +72,24 @@ class IngestKeyOrPermission(permissions.BasePermission):
             return False
         perm = getattr(view, "required_permissions", {}).get(request.method)
         return perm is None or user.has_perm(perm)
+
+
+class IngestKeyScheme(OpenApiAuthenticationExtension):
+    """Shows the key in the OpenAPI schema, and only on the operations that accept it."""
+
+    target_class = IngestKeyAuthentication
+    name = "IngestKey"
+
+    def get_security_requirement(self, auto_schema):
+        if auto_schema.method in getattr(auto_schema.view, "ingest_key_methods", ()):
+            return {self.name: []}
+        return None
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Api-Key <key>` from `manage.py create_ingest_key NAME`; "
+            "intake endpoints only.",
+        }
