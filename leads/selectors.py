@@ -62,11 +62,15 @@ class StageSlugFilter(django_filters.ModelMultipleChoiceFilter):
     """Stages by slug (`?stage=mql&stage=sal`)."""
 
 
-class LeadFilter(django_filters.FilterSet):
-    """Filters for the lead list page and `GET /api/v1/leads/`.
+def _personas(request=None):
+    from personas.models import Persona
 
-    TODO(scoring issue): a persona filter needs the best-fit persona stored on the lead,
-    which the scoring engine computes; until then there is nothing to filter on."""
+    return Persona.objects.order_by("name")
+
+
+class LeadFilter(django_filters.FilterSet):
+    """Filters for the lead list page and `GET /api/v1/leads/`. Persona is the best-fit
+    persona the scoring engine recorded with the lead's current score."""
 
     q = django_filters.CharFilter(method="search", label="Search")
     stage = StageSlugFilter(
@@ -77,6 +81,9 @@ class LeadFilter(django_filters.FilterSet):
         widget=forms.SelectMultiple,
     )
     owner = django_filters.ModelChoiceFilter(queryset=_owners, null_label="Nobody")
+    persona = django_filters.ModelChoiceFilter(
+        field_name="current_score__persona", queryset=_personas, null_label="No persona"
+    )
     score_min = django_filters.NumberFilter(field_name="score", lookup_expr="gte", label="Score ≥")
     score_max = django_filters.NumberFilter(field_name="score", lookup_expr="lte", label="Score ≤")
     source = django_filters.CharFilter(field_name="source", lookup_expr="exact")
@@ -135,7 +142,10 @@ class LeadFilter(django_filters.FilterSet):
 def lead_list(*, params, user) -> LeadFilter:
     if not user.has_perm(VIEW_PERMISSION):
         raise PermissionDenied
-    return LeadFilter(params, queryset=Lead.objects.select_related("stage", "owner"))
+    return LeadFilter(
+        params,
+        queryset=Lead.objects.select_related("stage", "owner", "current_score__persona"),
+    )
 
 
 SOURCES_CACHE_KEY = "leads:sources"

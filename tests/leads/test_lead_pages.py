@@ -319,3 +319,27 @@ def test_search_with_many_matches_still_finds_them_all(client_for, marketer, mon
     LeadFactory(first_name="Bob", company="Acme")
     html = client_for(marketer).get("/leads/?q=acme").content.decode()
     assert "Ann" in html and "Bob" in html and "2 leads" in html
+
+
+def test_the_list_filters_by_the_best_fit_persona(client_for, marketer):
+    from leads.scoring.models import LeadScore, ScoringModel
+    from personas.models import Persona
+
+    persona = Persona.objects.create(**_persona_fields("Ops Olivia"))
+    model = ScoringModel.objects.create(name="v1", version=1, created_at=timezone.now())
+    fits = LeadFactory(first_name="Fits")
+    LeadFactory(first_name="Other")
+    LeadScore.objects.create(
+        lead=fits, model=model, fit=40, engagement=10, total=50, is_mql=False,
+        persona=persona, scored_at=timezone.now(),
+    )  # fmt: skip
+    html = client_for(marketer).get(f"/leads/?persona={persona.pk}").content.decode()
+    assert "Fits" in html and "Other" not in html
+    assert "Ops Olivia" in html
+    html = client_for(marketer).get("/leads/?persona=null").content.decode()
+    assert "Other" in html and "Fits" not in html
+
+
+def _persona_fields(name: str) -> dict:
+    now = timezone.now()
+    return {"name": name, "created_at": now, "updated_at": now}
