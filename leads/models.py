@@ -297,7 +297,10 @@ class FormSite(models.Model):
         return origin.rstrip("/").lower() in {o.rstrip("/").lower() for o in self.allowed_origins}
 
 
-# Scoring lives in its own sub-package; importing it here registers its models in this app.
+# Scoring, routing and the handoff live in sub-packages; importing them here registers their
+# models in this app.
+from leads.handoff.models import Handoff, RoutingDecision, Touch  # noqa: E402, F401
+from leads.routing.models import RoutingRule, SalesTeam, TeamMember  # noqa: E402, F401
 from leads.scoring.models import (  # noqa: E402, F401
     LeadScore,
     RescoreJob,

@@ -119,3 +119,12 @@ class AuditLog(models.Model):
             details=details or {},
             at=now,
         )
+
+
+# The outbox lives in its own sub-package; importing it registers its models here.
+from smarketing.notifications.models import (  # noqa: E402, F401
+    ChannelPreference,
+    DeliveryAttempt,
+    Notification,
+    WebhookEndpoint,
+)

@@ -1,0 +1,130 @@
+"""The notification outbox: one row per (event, channel, recipient), unique by its key, so a
+message exists once however often the code that wants it runs; delivery is a separate,
+retried step that records every attempt.
+
+Imported by smarketing/models.py so Django registers these models in the smarketing app."""
+
+from django.conf import settings
+from django.db import models
+
+
+class Channel(models.TextChoices):
+    IN_APP = "in_app", "In-app"
+    EMAIL = "email", "Email"
+    WEBHOOK = "webhook", "Webhook"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Waiting to be sent"
+    RETRYING = "retrying", "Failed, will retry"
+    SENT = "sent", "Delivered"
+    DEAD = "dead", "Gave up"
+    SKIPPED = "skipped", "Not sent (opted out or endpoint disabled)"
+
+
+class BodyFormat(models.TextChoices):
+    STANDARD = "standard", "JSON (Standard Webhooks)"
+    SLACK = "slack", "Slack-compatible"
+
+
+class WebhookEndpoint(models.Model):
+    """A URL that receives signed webhooks. The secret is shown once, when created."""
+
+    name = models.CharField(max_length=120)
+    url = models.URLField(max_length=500)
+    secret = models.CharField(max_length=100, help_text="whsec_<base64>; used to sign bodies.")
+    body_format = models.CharField(
+        max_length=20, choices=BodyFormat.choices, default=BodyFormat.STANDARD
+    )
+    active = models.BooleanField(default=True)
+    disabled_reason = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Notification(models.Model):
+    kind = models.CharField(max_length=60, help_text='What happened, e.g. "handoff.ready".')
+    key = models.CharField(
+        max_length=200, unique=True, help_text="(event, channel, recipient): one message each."
+    )
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+    )
+    endpoint = models.ForeignKey(
+        WebhookEndpoint,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+    )
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    link = models.CharField(max_length=300, blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        max_length=20, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The relay's and the sweep's work list: only undelivered rows.
+            models.Index(
+                fields=["next_attempt_at"],
+                name="notification_due",
+                condition=models.Q(status__in=["pending", "retrying"]),
+            ),
+            models.Index(fields=["recipient", "channel", "read_at"], name="notification_inbox"),
+        ]
+
+    def __str__(self):
+        return f"{self.channel} {self.kind} ({self.status})"
+
+
+class DeliveryAttempt(models.Model):
+    notification = models.ForeignKey(
+        Notification, on_delete=models.CASCADE, related_name="delivery_attempts"
+    )
+    attempted_at = models.DateTimeField()
+    ok = models.BooleanField()
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["attempted_at", "id"]
+
+    def __str__(self):
+        return f"attempt on {self.notification_id}: {'ok' if self.ok else 'failed'}"
+
+
+class ChannelPreference(models.Model):
+    """Which channels a user wants; absent means every channel."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="channel_preference"
+    )
+    in_app = models.BooleanField(default=True)
+    email = models.BooleanField(default=True)
+
+    def __str__(self):
+        return f"channels of {self.user_id}"
