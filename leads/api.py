@@ -289,6 +289,11 @@ class FormCaptureView(BodyLimitMixin, APIView):
                 {"ok": False, "errors": {"email": ["Please give your email address."]}},
                 status=status.HTTP_400_BAD_REQUEST,
             )
+        for flag in ("do_not_email", "do_not_call"):
+            # A public form may ask us not to contact someone, never lift that request:
+            # anyone can type anyone's email into a form.
+            if not data.get(flag):
+                data.pop(flag, None)
         extra = data.pop("attributes", {})
         services.form_submission_record(
             site=site, fields={**extra, **data}, now=timezone.now(), page_url=page_url

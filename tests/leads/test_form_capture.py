@@ -150,3 +150,11 @@ def test_the_form_endpoint_needs_no_login_and_no_csrf_token(site):
         f"/api/v1/forms/{site.site_key}/", {"email": "a@b.test"}, HTTP_ORIGIN=ORIGIN
     )
     assert response.status_code == 200
+
+
+def test_a_form_can_set_do_not_email_but_never_clear_it(site):
+    post(site, {"email": "ann@acme.test", "do_not_email": "true"})
+    assert Lead.objects.get().do_not_email is True
+    post(site, {"email": "ann@acme.test", "do_not_email": "false", "first_name": "Ann"})
+    lead = Lead.objects.get()
+    assert lead.do_not_email is True and lead.first_name == "Ann"
