@@ -7,6 +7,7 @@ from rest_framework.response import Response
 
 from personas import services
 from personas.criteria import LEAD_FIELDS
+from personas.fit import persona_fit
 from personas.forms import ContentFilter
 from personas.models import (
     ContentPiece,
@@ -134,6 +135,18 @@ class SignOffInputSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
 
 
+class CanViewPersonas(permissions.BasePermission):
+    def has_permission(self, request, view):
+        return request.user.has_perm("personas.view_persona")
+
+
+class FitInputSerializer(serializers.Serializer):
+    lead = serializers.DictField(
+        help_text="Lead fields by name (title, seniority, department, industry, employees, "
+        "annual_revenue, country, region, company) and `attributes` for custom ones."
+    )
+
+
 class CanSignOff(permissions.BasePermission):
     def has_permission(self, request, view):
         return request.user.has_perm("personas.sign_off_persona")
@@ -173,6 +186,20 @@ class PersonaViewSet(viewsets.ModelViewSet):
         )
         fresh = self.get_queryset().get(pk=persona.pk)
         return Response(PersonaSerializer(fresh, context={"request": request}).data)
+
+    @extend_schema(request=FitInputSerializer, responses={200: dict})
+    @action(
+        detail=True,
+        methods=["post"],
+        permission_classes=[permissions.IsAuthenticated, CanViewPersonas],
+    )
+    def fit(self, request, pk=None):
+        """Try the persona on a lead described in the request (nothing is stored): the fit
+        0-100 and, for every criterion, matched / missed / unknown with points and reason."""
+        persona = self.get_object()
+        data = FitInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(persona_fit(data.validated_data["lead"], persona).as_dict())
 
     @extend_schema(responses={200: PersonaVersionSerializer(many=True)})
     @action(detail=True, methods=["get"], pagination_class=None)

@@ -185,3 +185,30 @@ def test_sales_rep_submits_a_prospect_question(api_for, rep):
     assert response.status_code == 201
     question = ProspectQuestion.objects.get()
     assert question.submitted_by == rep and question.status == "open"
+
+
+def test_fit_endpoint_explains_a_lead_described_in_the_request(api_for, rep):
+    persona = PersonaFactory(
+        criteria=[
+            {"field": "title", "operator": "contains", "value": ["vp"], "weight": 3},
+            {"field": "employees", "operator": "between", "value": [200, 2000], "weight": 1},
+            {"field": "crm", "kind": "custom", "operator": "in", "value": ["HubSpot"]},
+        ]
+    )
+    response = api_for(rep).post(
+        f"/api/v1/personas/{persona.pk}/fit/",
+        {"lead": {"title": "VP Opérations", "attributes": {"CRM": "hubspot"}}},
+        format="json",
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["score"] == 80 and body["coverage"] == 80
+    assert [c["outcome"] for c in body["criteria"]] == ["matched", "unknown", "matched"]
+    assert body["criteria"][1]["reason"] == "Employees is not known for this lead"
+
+
+def test_fit_endpoint_needs_a_lead_object(api_for, marketer, outsider):
+    persona = PersonaFactory()
+    url = f"/api/v1/personas/{persona.pk}/fit/"
+    assert api_for(marketer).post(url, {"lead": "x"}, format="json").status_code == 400
+    assert api_for(outsider).post(url, {"lead": {}}, format="json").status_code == 403
