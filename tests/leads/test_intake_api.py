@@ -331,3 +331,9 @@ def test_malformed_json_is_a_400(key_client):
     response = key_client.post("/api/v1/events/", data="[{", content_type="application/json")
     assert response.status_code == 400
     assert "JSON parse error" in response.json()["detail"]
+
+
+def test_the_history_of_a_lead_made_by_a_key_names_the_key(key_client):
+    key_client.post("/api/v1/events/", event("k1"), format="json")
+    prefix = IngestKey.objects.get().prefix
+    assert StageChange.objects.get().rule == f"api key {prefix}"
