@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
+from leads.handoff.services import handoff_create
 from leads.models import Activity, Lead, Stage, StageKind
 from leads.scoring.compile import SCORING_COLUMNS, clean_condition, compile_model
 from leads.scoring.engine import CompiledModel, Fact, PersonaMatch, Score, score_lead
@@ -133,20 +134,29 @@ def _store(
 
 
 def lead_qualify(*, lead_id: int, score: Score, now: datetime) -> bool:
-    """Move a lead that crossed the MQL line to MQL, once per qualification. Safe to call
-    twice or concurrently: the row lock and the stage check decide. Returns whether it moved."""
+    """Move a lead that crossed the MQL line to MQL and hand it to Sales, once per
+    qualification. Safe to call twice or concurrently: the row lock and the stage check
+    decide, and the handoff is unique per qualification. Returns whether it moved."""
     with transaction.atomic():
         lead = Lead.objects.select_for_update().select_related("stage").filter(pk=lead_id).first()
         if lead is None or lead.stage.kind not in PRE_MQL_KINDS or lead.is_erased:
             return False
         mql_stage = Stage.objects.filter(kind=StageKind.MQL).order_by("order").first()
-        lead_change_stage(
+        qualification = lead_change_stage(
             lead=lead,
             to_stage=mql_stage,
             now=now,
             rule=f"Scoring model v{score.version}",
             reason=score.verdict,
             force=True,
+        )
+        handoff_create(
+            lead=lead,
+            qualification=qualification,
+            score=score.as_dict(),
+            why=score.verdict,
+            scoring_model=ScoringModel.objects.filter(version=score.version).first(),
+            now=now,
         )
         return True
 
