@@ -44,3 +44,24 @@ def test_events_cross_the_line_and_the_lead_becomes_mql_exactly_once(celery_work
     key_client.post("/api/v1/events/", more, format="json")
     wait_for(lambda: LeadScore.objects.get(lead=lead).engagement > 21)
     assert StageChange.objects.filter(lead=lead, to_stage__kind=StageKind.MQL).count() == 1
+
+
+def test_a_burst_of_events_for_one_lead_queues_one_rescore(
+    key_client, monkeypatch, django_capture_on_commit_callbacks
+):
+    from leads.scoring import tasks
+
+    sent = []
+    monkeypatch.setattr(tasks.score_lead_task, "delay", lambda lead_id: sent.append(lead_id))
+    make_model()
+    email = "burst@northwind.test"
+    with django_capture_on_commit_callbacks(execute=True):
+        key_client.post("/api/v1/events/", _events("a", email), format="json")
+    with django_capture_on_commit_callbacks(execute=True):
+        key_client.post("/api/v1/events/", _events("b", email), format="json")
+    lead = Lead.objects.get(email=email)
+    assert sent == [lead.pk]  # six events, two requests, one task waiting
+    tasks.score_lead_task.run(lead.pk)  # the task frees the slot when it runs
+    with django_capture_on_commit_callbacks(execute=True):
+        key_client.post("/api/v1/events/", _events("c", email), format="json")
+    assert sent == [lead.pk, lead.pk]
