@@ -58,6 +58,9 @@ class Handoff(models.Model):
         related_name="handoffs",
     )
     created_at = models.DateTimeField()
+    # Set by the SLA when the handoff is created (business time of the team's calendar).
+    accept_due_at = models.DateTimeField(null=True, blank=True)
+    first_touch_due_at = models.DateTimeField(null=True, blank=True)
     notified_at = models.DateTimeField(null=True, blank=True)
     assigned_at = models.DateTimeField(null=True, blank=True)
     accepted_at = models.DateTimeField(null=True, blank=True)

@@ -6,6 +6,7 @@ from datetime import datetime
 from django.db import transaction
 
 from leads.handoff.models import Handoff, HandoffStatus
+from leads.handoff.signals import handoff_created
 from leads.models import Lead, StageChange
 from leads.routing.services import route_handoff
 
@@ -29,6 +30,7 @@ def handoff_create(
     )
     if created:
         route_handoff(handoff=handoff, now=now)
+        handoff_created.send(sender=Handoff, handoff=handoff, now=now)
         transaction.on_commit(lambda: _notify_soon(handoff.pk))
     return handoff
 
