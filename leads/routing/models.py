@@ -103,3 +103,26 @@ class RoutingRule(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class RoutingChange(models.Model):
+    """History of the routing set-up: every rule or team edit, who made it and what changed,
+    so a manager can tell why last week's leads went elsewhere."""
+
+    rule = models.ForeignKey(
+        RoutingRule, on_delete=models.SET_NULL, null=True, blank=True, related_name="changes"
+    )
+    team = models.ForeignKey(
+        SalesTeam, on_delete=models.SET_NULL, null=True, blank=True, related_name="changes"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    summary = models.TextField()
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+
+    def __str__(self):
+        return self.summary
