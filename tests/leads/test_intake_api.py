@@ -337,3 +337,21 @@ def test_the_history_of_a_lead_made_by_a_key_names_the_key(key_client):
     key_client.post("/api/v1/events/", event("k1"), format="json")
     prefix = IngestKey.objects.get().prefix
     assert StageChange.objects.get().rule == f"api key {prefix}"
+
+
+def test_one_new_person_named_two_ways_in_a_batch_becomes_one_lead(key_client):
+    body = key_client.post(
+        "/api/v1/events/",
+        [
+            event("w1", email="pat@initech.test"),
+            {
+                **event("w2"),
+                "lead": {"email": "PAT@initech.test", "external_id": "77", "source": "crm"},
+            },
+        ],
+        format="json",
+    ).json()
+    assert body["accepted"] == 2
+    assert Lead.objects.count() == 1
+    assert len({r["lead_id"] for r in body["results"]}) == 1
+    assert StageChange.objects.count() == 1

@@ -98,3 +98,26 @@ def test_racing_senders_creating_the_same_unknown_leads_end_with_one_lead_each()
     assert [a.status_code for a in answers] == [200, 200, 200], [a.content[:300] for a in answers]
     assert Lead.objects.count() == 100
     assert Activity.objects.count() == 600
+
+
+@pytest.mark.django_db
+def test_a_thousand_events_for_new_people_create_them_set_based(key_client):
+    items = [
+        {
+            "event_id": f"n{i}",
+            "type": "page_view",
+            "lead": {"email": f"New{i}@x.example", "company": "X", "tier": "gold"},
+        }
+        for i in range(1000)
+    ]
+    started = time.perf_counter()
+    body = key_client.post("/api/v1/events/", items, format="json").json()
+    elapsed = time.perf_counter() - started
+    print(f"1000 events for 1000 new leads: {elapsed * 1000:.0f} ms")  # noqa: T201
+    assert body["accepted"] == 1000
+    assert all(r["lead_created"] for r in body["results"])
+    assert Lead.objects.count() == 1000
+    lead = Lead.objects.get(email="new7@x.example")
+    assert (lead.company, lead.attributes, lead.stage.slug) == ("X", {"tier": "gold"}, "lead")
+    assert lead.stage_changes.get().rule.startswith("api key ")
+    assert elapsed < 2.0
