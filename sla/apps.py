@@ -3,3 +3,11 @@ from django.apps import AppConfig
 
 class SlaConfig(AppConfig):
     name = "sla"
+    verbose_name = "SLA"
+
+    def ready(self):
+        # leads tells us about new handoffs through a signal, so that leads never imports sla.
+        from leads.handoff.signals import handoff_created
+        from sla import receivers
+
+        handoff_created.connect(receivers.start_clocks, dispatch_uid="sla.start_clocks")

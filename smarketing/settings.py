@@ -229,6 +229,7 @@ CELERY_IMPORTS = ["leads.scoring.tasks", "leads.handoff.tasks"]
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "smarketing.tasks.heartbeat", "schedule": timedelta(seconds=15)},
     "scoring-decay": {"task": "leads.scoring.tasks.decay_sweep", "schedule": timedelta(hours=1)},
+    "sla-sweep": {"task": "sla.tasks.sla_sweep_task", "schedule": timedelta(minutes=1)},
     # Hourly, so an alert goes out early in the day; the task itself sends at most one
     # email per goal per day.
     "goals-pacing-alerts": {
