@@ -355,3 +355,15 @@ def test_one_new_person_named_two_ways_in_a_batch_becomes_one_lead(key_client):
     assert Lead.objects.count() == 1
     assert len({r["lead_id"] for r in body["results"]}) == 1
     assert StageChange.objects.count() == 1
+
+
+def test_a_batch_costs_a_fixed_number_of_queries_not_one_per_event(
+    key_client, django_assert_max_num_queries
+):
+    for i in range(20):
+        LeadFactory(email=f"known{i}@acme.test")
+    batch = [event(f"q{i}", email=f"known{i % 20}@acme.test") for i in range(150)]
+    batch += [event(f"n{i}", email=f"fresh{i}@acme.test") for i in range(50)]
+    with django_assert_max_num_queries(12):
+        body = key_client.post("/api/v1/events/", batch, format="json").json()
+    assert body["accepted"] == 200
