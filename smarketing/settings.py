@@ -194,6 +194,15 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "smarketing <noreply@smarketi
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 MAILERS = {"default": mailer_from_url(env_str("EMAIL_URL", "console://"))}
 
+# --- Notifications: links in emails and webhooks are absolute, built on SITE_URL.
+SITE_URL = env_str("SITE_URL", "http://localhost:8000")
+# Webhooks to loopback, link-local or private addresses are refused (SSRF) unless allowed
+# here, for tests and receivers on the same machine.
+WEBHOOKS_ALLOW_PRIVATE = env_bool("WEBHOOKS_ALLOW_PRIVATE", False)
+# Delivery retries back off exponentially from this step, with jitter, up to an hour apart.
+NOTIFICATION_RETRY_BASE_SECONDS = env_int("NOTIFICATION_RETRY_BASE_SECONDS", 5)
+NOTIFICATION_MAX_ATTEMPTS = env_int("NOTIFICATION_MAX_ATTEMPTS", 10)
+
 # --- Celery: Redis when REDIS_URL / CELERY_BROKER_URL is set; otherwise kombu's filesystem
 # transport under var/, which needs no server (it polls about once a second).
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "filesystem://")
@@ -225,10 +234,15 @@ CELERY_TASK_TIME_LIMIT = 600
 CELERY_TASK_SOFT_TIME_LIMIT = 540
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
-CELERY_IMPORTS = ["leads.scoring.tasks", "leads.handoff.tasks"]
+CELERY_IMPORTS = ["leads.scoring.tasks", "leads.handoff.tasks", "smarketing.notifications.tasks"]
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "smarketing.tasks.heartbeat", "schedule": timedelta(seconds=15)},
     "scoring-decay": {"task": "leads.scoring.tasks.decay_sweep", "schedule": timedelta(hours=1)},
+    # The outbox's safety net: retries and rows whose on-commit wake-up was lost.
+    "notifications-sweep": {
+        "task": "smarketing.notifications.tasks.deliver_due",
+        "schedule": timedelta(seconds=30),
+    },
     "sla-sweep": {"task": "sla.tasks.sla_sweep_task", "schedule": timedelta(minutes=1)},
     # Hourly, so an alert goes out early in the day; the task itself sends at most one
     # email per goal per day.

@@ -1,7 +1,139 @@
-"""What a "ready for a call" message says and to whom; the outbox delivers it."""
+"""What a "ready for a call" message says and to whom; the outbox delivers it.
+
+Recipients: the owner when routing assigned one; otherwise everyone who may claim it from
+the pool (the team's active members, or every sales rep when no team was chosen). Each
+recipient gets an in-app and an email row (turned-off channels are stored as skipped, so
+an admin can see why nothing went out), and each active webhook of the team gets one row.
+Keys are `handoff:{id}:{channel}:{user or endpoint id}`, so a second run adds nothing."""
 
 from datetime import datetime
 
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.urls import NoReverseMatch, reverse
 
-def handoff_notify(*, handoff_id: int, now: datetime) -> None:
-    """Filled in by the notifications work: outbox rows per (handoff, channel, recipient)."""
+from leads.handoff.models import Handoff, HandoffStatus
+from smarketing.notifications.models import Channel, Notification
+from smarketing.notifications.selectors import channels_for
+from smarketing.notifications.services import absolute_url, notification_enqueue
+from smarketing.roles import Role
+
+KIND = "handoff.ready"
+# Only a handoff still waiting for a rep is worth a "ready for a call"; one already
+# accepted or closed by the time the task runs needs no message.
+NOTIFY_STATUSES = (HandoffStatus.POOL, HandoffStatus.ASSIGNED)
+
+
+def handoff_notify(
+    *, handoff_id: int, now: datetime, due_text: str | None = None
+) -> list[Notification]:
+    """Create the handoff's outbox rows once each, mark it notified, and let the relay send
+    them after commit. `due_text` is the hook for the SLA's first-touch due time (e.g.
+    "by 14:30 UTC today"); without an SLA the message leaves it out."""
+    handoff = Handoff.objects.select_related("lead", "team", "owner").filter(pk=handoff_id).first()
+    if handoff is None or handoff.status not in NOTIFY_STATUSES:
+        return []
+    recipients = handoff_recipients(handoff)
+    wanted = channels_for([user.pk for user in recipients])
+    message = handoff_message(handoff, due_text=due_text)
+    endpoints = list(handoff.team.webhooks.filter(active=True)) if handoff.team else []
+    rows = []
+    with transaction.atomic():
+        for user in recipients:
+            for channel in (Channel.IN_APP, Channel.EMAIL):
+                off = channel not in wanted[user.pk]
+                rows.append(
+                    notification_enqueue(
+                        kind=KIND,
+                        key=f"handoff:{handoff.pk}:{channel}:{user.pk}",
+                        channel=channel,
+                        recipient=user,
+                        now=now,
+                        skip_reason="The recipient turned this channel off." if off else "",
+                        **message,
+                    )
+                )
+        for endpoint in endpoints:
+            rows.append(
+                notification_enqueue(
+                    kind=KIND,
+                    key=f"handoff:{handoff.pk}:{Channel.WEBHOOK}:{endpoint.pk}",
+                    channel=Channel.WEBHOOK,
+                    endpoint=endpoint,
+                    now=now,
+                    **message,
+                )
+            )
+        Handoff.objects.filter(pk=handoff.pk, notified_at=None).update(notified_at=now)
+    return rows
+
+
+def handoff_recipients(handoff: Handoff) -> list:
+    User = get_user_model()
+    if handoff.status == HandoffStatus.ASSIGNED and handoff.owner_id:
+        return [handoff.owner] if handoff.owner.is_active else []
+    if handoff.team_id:
+        users = User.objects.filter(
+            team_memberships__team_id=handoff.team_id,
+            team_memberships__active=True,
+            is_active=True,
+        )
+    else:
+        users = User.objects.filter(groups__name=Role.SALES_REP.value, is_active=True)
+    return list(users.distinct().order_by("pk"))
+
+
+def _lead_headline(lead) -> str:
+    name = lead.full_name or f"Lead #{lead.pk}"
+    if lead.title:
+        name += f", {lead.title}"
+    if lead.company:
+        name += f" at {lead.company}"
+    return name
+
+
+def _url(name: str, *args) -> str:
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return ""
+
+
+def handoff_message(handoff: Handoff, *, due_text: str | None = None) -> dict:
+    """Title, body, link and the thin payload shared by every channel. The payload goes to
+    third parties (webhooks): ids and what a rep needs to pick up the phone, never the
+    lead's email address or phone number."""
+    lead = handoff.lead
+    title = f"Ready for a call: {_lead_headline(lead)}"
+    lines = [f"Why it qualified: {handoff.why}"]
+    if handoff.status == HandoffStatus.POOL:
+        where = f"the {handoff.team.name} pool" if handoff.team else "the shared pool"
+        lines.append(f"Waiting in {where}: the first rep to claim it gets it.")
+    if due_text:
+        lines.append(f"First call due {due_text}.")
+    link = _url("leads:detail", lead.pk)
+    score = handoff.score or {}
+    payload = {
+        "handoff_id": handoff.pk,
+        "lead_id": lead.pk,
+        "lead": {
+            "name": lead.full_name,
+            "title": lead.title,
+            "company": lead.company,
+        },
+        "why": handoff.why,
+        "score": {k: score.get(k) for k in ("fit", "engagement", "total")},
+        "status": handoff.status,
+        "team": {"id": handoff.team_id, "name": handoff.team.name} if handoff.team else None,
+        "owner": (
+            {
+                "id": handoff.owner_id,
+                "name": handoff.owner.get_full_name() or handoff.owner.get_username(),
+            }
+            if handoff.owner
+            else None
+        ),
+        "due": due_text,
+        "links": {"lead": absolute_url(link), "queue": absolute_url(_url("leads:queue"))},
+    }
+    return {"title": title, "body": "\n".join(lines), "link": link, "payload": payload}

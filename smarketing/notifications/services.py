@@ -1,0 +1,353 @@
+"""Notification writes: put a message in the outbox once, deliver it with retries, mark it
+read, and manage webhook endpoints and channel preferences.
+
+The outbox row is the promise; delivery is a separate step that may run many times (on
+commit, on retry, from the sweep) but sends at most once per claim: a conditional UPDATE
+takes a lease on the row (next_attempt_at pushed forward, attempts + 1) and only the
+caller whose UPDATE matched sends. A worker that dies mid-send leaves the lease to expire,
+and the sweep tries again: webhooks are at-least-once, receivers dedupe on `webhook-id`."""
+
+import json
+import logging
+import random
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+
+from smarketing.errors import ApplicationError
+from smarketing.notifications import webhooks
+from smarketing.notifications.email import send_email
+from smarketing.notifications.models import (
+    BodyFormat,
+    Channel,
+    ChannelPreference,
+    DeliveryAttempt,
+    DeliveryStatus,
+    Notification,
+    WebhookEndpoint,
+)
+
+logger = logging.getLogger(__name__)
+
+DUE_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.RETRYING)
+# Longer than any send can take (webhook timeout 5 s, SMTP a few seconds): while it runs,
+# nobody else may claim the row; if the worker dies, the sweep retries after it.
+CLAIM_LEASE = timedelta(minutes=5)
+RETRY_CAP = timedelta(hours=1)
+RETRY_AFTER_CAP = timedelta(hours=24)
+# Retries due sooner than this are sent as a countdown task; later ones wait for the sweep,
+# so the broker never holds long ETAs (see CELERY_BROKER_TRANSPORT_OPTIONS).
+COUNTDOWN_MAX = timedelta(minutes=2)
+
+
+def max_attempts() -> int:
+    return settings.NOTIFICATION_MAX_ATTEMPTS
+
+
+def retry_delay(*, attempts: int, retry_after: float | None = None, rng=random) -> timedelta:
+    """Exponential backoff with "equal jitter" after `attempts` failed attempts: half the
+    step is fixed, half random, so receivers that fail together do not retry together. A
+    Retry-After from the receiver is a floor."""
+    base = float(settings.NOTIFICATION_RETRY_BASE_SECONDS)
+    step = min(RETRY_CAP.total_seconds(), base * 2 ** max(attempts - 1, 0))
+    seconds = step / 2 + rng.uniform(0, step / 2)
+    if retry_after is not None:
+        seconds = max(seconds, min(retry_after, RETRY_AFTER_CAP.total_seconds()))
+    return timedelta(seconds=seconds)
+
+
+def notification_enqueue(
+    *,
+    kind: str,
+    key: str,
+    channel: str,
+    recipient=None,
+    endpoint: WebhookEndpoint | None = None,
+    title: str,
+    body: str = "",
+    link: str = "",
+    payload: dict | None = None,
+    now: datetime,
+    skip_reason: str = "",
+) -> Notification:
+    """The outbox row for `key`, created on the first call and returned on every later one
+    (the key is unique, so racing callers end with the same row). In-app messages are
+    delivered by being stored; the others are relayed after commit. `skip_reason` records
+    a message the recipient opted out of, so admins can see why nothing was sent."""
+    if skip_reason:
+        status, sent_at, due = DeliveryStatus.SKIPPED, None, None
+    elif channel == Channel.IN_APP:
+        status, sent_at, due = DeliveryStatus.SENT, now, None
+    else:
+        status, sent_at, due = DeliveryStatus.PENDING, None, now
+    notification, created = Notification.objects.get_or_create(
+        key=key,
+        defaults={
+            "kind": kind,
+            "channel": channel,
+            "recipient": recipient,
+            "endpoint": endpoint,
+            "title": title[:200],
+            "body": body,
+            "link": link,
+            "payload": payload or {},
+            "status": status,
+            "sent_at": sent_at,
+            "next_attempt_at": due,
+            "last_error": skip_reason,
+            "created_at": now,
+        },
+    )
+    if created and status == DeliveryStatus.PENDING:
+        relay_on_commit(notification.pk)
+    return notification
+
+
+def relay_on_commit(notification_id: int, *, countdown: float | None = None) -> None:
+    """Wake the relay for one row once the transaction that made it due has committed."""
+
+    def send():
+        from smarketing.notifications.tasks import deliver_task
+
+        try:
+            if countdown:
+                deliver_task.apply_async((notification_id,), countdown=countdown)
+            else:
+                deliver_task.delay(notification_id)
+        except Exception:
+            # The broker is down: the row stays due and the sweep sends it.
+            logger.exception("Could not enqueue delivery of notification %s", notification_id)
+
+    transaction.on_commit(send)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    status_code: int | None = None
+    error: str = ""
+    retry_after: float | None = None
+    skip: bool = False  # nothing to send to (opted out, endpoint disabled, no address)
+    permanent: bool = False  # retrying cannot help
+    gone: bool = False  # the receiver said 410: disable its endpoint
+
+
+def notification_deliver(*, notification_id: int, now: datetime) -> str | None:
+    """Send one due outbox row if this caller wins its claim. Returns the row's new status,
+    or None when there was nothing to do (already sent, not due, or claimed by another)."""
+    claimed = Notification.objects.filter(
+        pk=notification_id, status__in=DUE_STATUSES, next_attempt_at__lte=now
+    ).update(next_attempt_at=now + CLAIM_LEASE, attempts=F("attempts") + 1)
+    if not claimed:
+        return None
+    notification = Notification.objects.select_related("recipient", "endpoint").get(
+        pk=notification_id
+    )
+    started = time.monotonic()
+    try:
+        outcome = _send(notification, now=now)
+    except Exception as exc:
+        logger.exception("Delivery of notification %s failed", notification_id)
+        outcome = Outcome(ok=False, error=f"{type(exc).__name__}: {exc}")
+    duration_ms = int((time.monotonic() - started) * 1000)
+    return _record(notification, outcome, now=now, duration_ms=duration_ms)
+
+
+def _record(notification: Notification, outcome: Outcome, *, now: datetime, duration_ms: int):
+    if outcome.skip:
+        Notification.objects.filter(pk=notification.pk).update(
+            status=DeliveryStatus.SKIPPED, next_attempt_at=None, last_error=outcome.error
+        )
+        return DeliveryStatus.SKIPPED
+    DeliveryAttempt.objects.create(
+        notification=notification,
+        attempted_at=now,
+        ok=outcome.ok,
+        status_code=outcome.status_code,
+        error=outcome.error[:2000],
+        duration_ms=duration_ms,
+    )
+    if outcome.ok:
+        Notification.objects.filter(pk=notification.pk).update(
+            status=DeliveryStatus.SENT, sent_at=now, next_attempt_at=None, last_error=""
+        )
+        return DeliveryStatus.SENT
+    if outcome.gone and notification.endpoint_id:
+        webhook_endpoint_set_active(
+            endpoint=notification.endpoint,
+            active=False,
+            reason=f"The receiver answered 410 Gone on {now:%Y-%m-%d %H:%M} UTC.",
+        )
+    if outcome.permanent or outcome.gone or notification.attempts >= max_attempts():
+        Notification.objects.filter(pk=notification.pk).update(
+            status=DeliveryStatus.DEAD, next_attempt_at=None, last_error=outcome.error
+        )
+        logger.warning(
+            "Gave up on notification %s after %s attempts: %s",
+            notification.pk,
+            notification.attempts,
+            outcome.error,
+        )
+        return DeliveryStatus.DEAD
+    delay = retry_delay(attempts=notification.attempts, retry_after=outcome.retry_after)
+    Notification.objects.filter(pk=notification.pk).update(
+        status=DeliveryStatus.RETRYING, next_attempt_at=now + delay, last_error=outcome.error
+    )
+    if delay <= COUNTDOWN_MAX:
+        # A hair late rather than early: an early task would find the row not yet due.
+        relay_on_commit(notification.pk, countdown=delay.total_seconds() + 0.05)
+    return DeliveryStatus.RETRYING
+
+
+def _send(notification: Notification, *, now: datetime) -> Outcome:
+    if notification.channel == Channel.IN_APP:
+        return Outcome(ok=True)
+    if notification.channel == Channel.EMAIL:
+        return _send_email(notification)
+    if notification.channel == Channel.WEBHOOK:
+        return _send_webhook(notification, now=now)
+    return Outcome(ok=False, error=f"Unknown channel {notification.channel}", permanent=True)
+
+
+def absolute_url(path: str) -> str:
+    if not path or path.startswith(("http://", "https://")):
+        return path
+    return settings.SITE_URL.rstrip("/") + path
+
+
+def _send_email(notification: Notification) -> Outcome:
+    user = notification.recipient
+    if user is None or not user.is_active:
+        return Outcome(ok=False, skip=True, error="The recipient no longer exists or is inactive.")
+    if not user.email:
+        return Outcome(ok=False, skip=True, error="The recipient has no email address.")
+    template = "notifications/email/" + notification.kind.replace(".", "_")
+    context = {
+        "notification": notification,
+        "payload": notification.payload,
+        "user": user,
+        "link": absolute_url(notification.link),
+        "site_url": settings.SITE_URL,
+    }
+    send_email(to=user.email, template_prefix=template, context=context)
+    return Outcome(ok=True)
+
+
+def webhook_body(notification: Notification, *, body_format: str) -> bytes:
+    """The bytes we sign and post. Standard: {type, timestamp, data} with the thin payload;
+    Slack: a message Slack's incoming webhooks (and look-alikes) display as is."""
+    if body_format == BodyFormat.SLACK:
+        link = absolute_url(notification.link)
+        text = f"*{notification.title}*"
+        if notification.body:
+            text += f"\n{notification.body}"
+        if link:
+            text += f"\n<{link}|Open in smarketing>"
+        message = {
+            "text": notification.title,
+            "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
+        }
+        return json.dumps(message).encode()
+    message = {
+        "type": notification.kind,
+        "timestamp": notification.created_at.isoformat(),
+        "data": notification.payload,
+    }
+    return json.dumps(message, separators=(",", ":")).encode()
+
+
+def _send_webhook(notification: Notification, *, now: datetime) -> Outcome:
+    endpoint = notification.endpoint
+    if endpoint is None or not endpoint.active:
+        reason = endpoint.disabled_reason if endpoint else ""
+        return Outcome(ok=False, skip=True, error=f"The endpoint is disabled. {reason}".strip())
+    try:
+        webhooks.url_check(endpoint.url)
+    except webhooks.UnsafeUrl as exc:
+        return Outcome(ok=False, error=f"Refused: {exc}", permanent=True)
+    body = webhook_body(notification, body_format=endpoint.body_format)
+    headers = webhooks.headers_for(
+        secret=endpoint.secret,
+        msg_id=f"msg_{notification.pk}",
+        body=body,
+        timestamp=int(time.time()),
+    )
+    result = webhooks.post(url=endpoint.url, body=body, headers=headers)
+    return Outcome(
+        ok=result.ok,
+        status_code=result.status_code,
+        error=result.error,
+        retry_after=result.retry_after,
+        gone=result.status_code == 410,
+    )
+
+
+def notifications_due(*, now: datetime, limit: int = 500) -> list[int]:
+    """Ids of undelivered rows whose time has come (the partial index `notification_due`)."""
+    return list(
+        Notification.objects.filter(status__in=DUE_STATUSES, next_attempt_at__lte=now)
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+# --- The inbox
+
+
+def notifications_mark_read(*, user, now: datetime, ids: list[int] | None = None) -> int:
+    """Mark the user's unread in-app notifications read (all of them, or those in `ids`).
+    Someone else's ids are ignored, never an error that would reveal they exist."""
+    rows = Notification.objects.filter(recipient=user, channel=Channel.IN_APP, read_at=None)
+    if ids is not None:
+        rows = rows.filter(pk__in=ids)
+    return rows.update(read_at=now)
+
+
+def channel_preference_set(*, user, in_app: bool, email: bool) -> ChannelPreference:
+    preference, _ = ChannelPreference.objects.update_or_create(
+        user=user, defaults={"in_app": in_app, "email": email}
+    )
+    return preference
+
+
+# --- Webhook endpoints
+
+
+def webhook_endpoint_create(
+    *, name: str, url: str, body_format: str, actor, now: datetime, teams=()
+) -> tuple[WebhookEndpoint, str]:
+    """Create an endpoint and return it with its secret, which the caller shows once."""
+    try:
+        webhooks.url_check(url)
+    except webhooks.UnsafeUrl as exc:
+        raise ApplicationError(str(exc), extra={"url": [str(exc)]}) from exc
+    secret = webhooks.secret_generate()
+    endpoint = WebhookEndpoint.objects.create(
+        name=name,
+        url=url,
+        secret=secret,
+        body_format=body_format,
+        created_by=actor,
+        created_at=now,
+    )
+    if teams:
+        endpoint.teams.set(teams)
+    return endpoint, secret
+
+
+def webhook_endpoint_set_active(
+    *, endpoint: WebhookEndpoint, active: bool, reason: str = ""
+) -> WebhookEndpoint:
+    if active:
+        try:
+            webhooks.url_check(endpoint.url)
+        except webhooks.UnsafeUrl as exc:
+            raise ApplicationError(str(exc)) from exc
+    endpoint.active = active
+    endpoint.disabled_reason = "" if active else reason
+    endpoint.save(update_fields=["active", "disabled_reason"])
+    return endpoint
