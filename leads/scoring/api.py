@@ -25,22 +25,7 @@ class ScoringPermission(permissions.BasePermission):
 class RuleSerializer(serializers.ModelSerializer):
     class Meta:
         model = ScoringRule
-        fields = [
-            "id",
-            "kind",
-            "label",
-            "order",
-            "points",
-            "field",
-            "operator",
-            "value",
-            "activity_type",
-            "property_name",
-            "property_value",
-            "cap",
-            "window_days",
-            "half_life_days",
-        ]
+        fields = ["id", *services.RULE_FIELDS]
 
 
 class ScoringSignOffSerializer(serializers.Serializer):
