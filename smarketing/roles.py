@@ -90,6 +90,9 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "sla.change_slaagreement",
         "sla.sign_off_slaagreement",
         "sla.view_compliance",
+        # Sales keeps the business calendars its SLA clocks run on.
+        "sla.add_businesscalendar",
+        "sla.change_businesscalendar",
         "goals.add_funnelgoal",
         "goals.change_funnelgoal",
     ],
