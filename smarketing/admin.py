@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.utils import timezone
 
 from smarketing.models import AuditLog, Heartbeat, IngestKey
+from smarketing.notifications import admin as notifications_admin  # noqa: F401 - registers
 
 
 @admin.register(Heartbeat)

@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("leads.api_urls")),
     path("", include("sla.api_urls")),
     path("", include("goals.api_urls")),
+    path("", include("smarketing.notifications.api_urls")),
 ]
 
 urlpatterns = [
@@ -27,6 +28,7 @@ urlpatterns = [
     path("leads/", include("leads.urls")),
     path("sla/", include("sla.urls")),
     path("goals/", include("goals.urls")),
+    path("notifications/", include("smarketing.notifications.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The HTML docs are pages for people: send them to the login page, not a JSON 403.
@@ -41,3 +43,5 @@ urlpatterns = [
         name="api-redoc",
     ),
 ]
+
+handler500 = "smarketing.views.server_error"

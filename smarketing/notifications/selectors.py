@@ -62,14 +62,6 @@ def endpoints_with_stats() -> QuerySet[WebhookEndpoint]:
     )
 
 
-def endpoint_attempts(*, endpoint: WebhookEndpoint, limit: int = 50) -> list[DeliveryAttempt]:
-    return list(
-        DeliveryAttempt.objects.filter(notification__endpoint=endpoint)
-        .select_related("notification")
-        .order_by("-attempted_at", "-id")[:limit]
-    )
-
-
 def endpoint_notifications(*, endpoint: WebhookEndpoint, limit: int = 50):
     return list(
         Notification.objects.filter(endpoint=endpoint)
