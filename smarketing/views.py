@@ -1,8 +1,13 @@
+import sys
+
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
-from django.http import JsonResponse
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template import loader
 from django.utils import timezone
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -41,3 +46,23 @@ def placeholder(request, *, title: str, issue: str):
     if item is not None and not can_see(request.user, item):
         raise PermissionDenied
     return render(request, "smarketing/placeholder.html", {"title": title, "issue": issue})
+
+
+RETRY_AFTER_SECONDS = 5
+
+
+def server_error(request):
+    """Django's 500 handler, which sees errors from every layer (sessions, auth, views).
+    A database outage (PostgreSQL restarting) becomes 503 with Retry-After so clients retry;
+    events are idempotent by event_id, so a retry never duplicates one."""
+    exc = sys.exc_info()[1]
+    if not isinstance(exc, OperationalError | InterfaceError):
+        return defaults.server_error(request)
+    if request.path_info.startswith("/api/") or request.path_info == "/healthz":
+        response = JsonResponse(
+            {"detail": "The database is unavailable; retry shortly."}, status=503
+        )
+    else:
+        response = HttpResponse(loader.render_to_string("503.html"), status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
