@@ -234,7 +234,12 @@ CELERY_TASK_TIME_LIMIT = 600
 CELERY_TASK_SOFT_TIME_LIMIT = 540
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
-CELERY_IMPORTS = ["leads.scoring.tasks", "leads.handoff.tasks", "smarketing.notifications.tasks"]
+CELERY_IMPORTS = [
+    "leads.scoring.tasks",
+    "leads.handoff.tasks",
+    "leads.reconcile",
+    "smarketing.notifications.tasks",
+]
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "smarketing.tasks.heartbeat", "schedule": timedelta(seconds=15)},
     "scoring-decay": {"task": "leads.scoring.tasks.decay_sweep", "schedule": timedelta(hours=1)},
@@ -244,6 +249,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(seconds=30),
     },
     "sla-sweep": {"task": "sla.tasks.sla_sweep_task", "schedule": timedelta(minutes=1)},
+    "reconcile": {"task": "leads.reconcile.reconcile_task", "schedule": timedelta(minutes=2)},
     # Hourly, so an alert goes out early in the day; the task itself sends at most one
     # email per goal per day.
     "goals-pacing-alerts": {
