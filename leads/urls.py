@@ -1,7 +1,6 @@
 from django.urls import include, path
 
 from leads import views
-from smarketing.views import placeholder
 
 app_name = "leads"
 urlpatterns = [
@@ -12,5 +11,5 @@ urlpatterns = [
     path("<int:pk>/erase/", views.lead_erase, name="erase"),
     path("scoring/", include("leads.scoring.urls")),
     path("import/", include("leads.import_urls")),
-    path("queue/", placeholder, {"title": "Sales queue", "issue": "The handoff"}, name="queue"),
+    path("queue/", include("leads.handoff.urls")),
 ]

@@ -1,0 +1,227 @@
+"""The sales queue pages: claim from the pool, work "my leads" (accept, touch, reject,
+qualify, disqualify), and Marketing's rejection report. Views check access, call one
+service, and say what happened."""
+
+from collections.abc import Callable
+
+from chartkick.django import BarChart
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from leads.handoff import selectors, services
+from leads.handoff.forms import CloseForm, RejectForm, ReportForm, TouchForm
+from leads.handoff.models import Handoff, RejectReason, TouchKind, TouchOutcome
+from personas.models import ContentPiece
+from smarketing.errors import ApplicationError
+
+
+def _require_queue(user) -> None:
+    if not selectors.can_work_queue(user):
+        raise PermissionDenied
+
+
+def _raise_http(exc: ApplicationError) -> None:
+    """Permission and existence failures from a service are HTTP errors, not messages."""
+    if exc.status_code == 403:
+        raise PermissionDenied(exc.message)
+    if exc.status_code == 404:
+        raise Http404(exc.message)
+
+
+def _mine_url() -> str:
+    return reverse("leads:queue") + "?tab=mine"
+
+
+def _with_due(handoffs: list[Handoff]) -> list[Handoff]:
+    for handoff in handoffs:
+        handoff.due_label, handoff.due_at = selectors.handoff_due(handoff)
+    return handoffs
+
+
+def queue(request):
+    _require_queue(request.user)
+    tab = "mine" if request.GET.get("tab") == "mine" else "pool"
+    pool = _with_due(selectors.queue_for_user(request.user))
+    mine = _with_due(selectors.my_leads(request.user))
+    return render(
+        request,
+        "leads/queue/queue.html",
+        {
+            "tab": tab,
+            "pool": pool,
+            "mine": mine,
+            "now": timezone.now(),
+            "reject_reasons": RejectReason.choices,
+            "touch_kinds": TouchKind.choices,
+            "touch_outcomes": TouchOutcome.choices,
+            "contents": list(ContentPiece.objects.only("id", "title").order_by("title", "id")),
+            "limit": selectors.QUEUE_LIMIT,
+        },
+    )
+
+
+@require_POST
+def queue_claim(request, pk: int):
+    _require_queue(request.user)
+    try:
+        handoff = services.handoff_claim(handoff_id=pk, user=request.user, now=timezone.now())
+    except ApplicationError as exc:
+        _raise_http(exc)
+        if request.htmx:
+            return render(
+                request,
+                "leads/queue/_claim_result.html",
+                {"pk": pk, "ok": False, "message": exc.message},
+            )
+        messages.error(request, exc.message)
+        return redirect("leads:queue")
+    message = f"{handoff.lead} is yours. Accept it or reject it from My leads."
+    if request.htmx:
+        return render(
+            request,
+            "leads/queue/_claim_result.html",
+            {"pk": pk, "ok": True, "message": message, "handoff": handoff},
+        )
+    messages.success(request, message)
+    return redirect(_mine_url())
+
+
+@require_POST
+def queue_claim_next(request):
+    _require_queue(request.user)
+    try:
+        handoff = services.handoff_claim_next(user=request.user, now=timezone.now())
+    except ApplicationError as exc:
+        _raise_http(exc)
+        messages.info(request, exc.message)
+        return redirect("leads:queue")
+    messages.success(request, f"{handoff.lead} is yours: the oldest lead in your pools.")
+    return redirect(_mine_url())
+
+
+def _act(request, action: Callable[[], str]) -> HttpResponse:
+    """Run one owner action and come back to My leads with what happened."""
+    _require_queue(request.user)
+    try:
+        messages.success(request, action())
+    except ApplicationError as exc:
+        _raise_http(exc)
+        messages.error(request, exc.message)
+    return redirect(_mine_url())
+
+
+@require_POST
+def queue_accept(request, pk: int):
+    def action():
+        handoff = services.handoff_accept(handoff_id=pk, user=request.user, now=timezone.now())
+        return f"Accepted {handoff.lead}: it is now Sales accepted (SAL)."
+
+    return _act(request, action)
+
+
+@require_POST
+def queue_reject(request, pk: int):
+    form = RejectForm(request.POST)
+
+    def action():
+        if not form.is_valid():
+            raise ApplicationError("Rejection not saved: " + _form_errors(form))
+        handoff = services.handoff_reject(
+            handoff_id=pk,
+            user=request.user,
+            reason=form.cleaned_data["reason"],
+            note=form.cleaned_data["note"],
+            now=timezone.now(),
+        )
+        return (
+            f"Rejected {handoff.lead} ({handoff.get_reject_reason_display()}): "
+            "it went back to Marketing for nurture."
+        )
+
+    return _act(request, action)
+
+
+@require_POST
+def queue_touch(request, pk: int):
+    form = TouchForm(request.POST)
+
+    def action():
+        if not form.is_valid():
+            raise ApplicationError("Touch not saved: " + _form_errors(form))
+        touch = services.touch_log(
+            handoff_id=pk,
+            user=request.user,
+            kind=form.cleaned_data["kind"],
+            outcome=form.cleaned_data["outcome"],
+            content_id=form.cleaned_data["content"],
+            note=form.cleaned_data["note"],
+            now=timezone.now(),
+        )
+        return f"Logged: {touch.get_kind_display()}, {touch.get_outcome_display().lower()}."
+
+    return _act(request, action)
+
+
+@require_POST
+def queue_qualify(request, pk: int):
+    form = CloseForm(request.POST)
+
+    def action():
+        note = form.cleaned_data["note"] if form.is_valid() else ""
+        handoff = services.handoff_qualify(
+            handoff_id=pk, user=request.user, note=note, now=timezone.now()
+        )
+        return f"Qualified {handoff.lead}: it is now Sales qualified (SQL)."
+
+    return _act(request, action)
+
+
+@require_POST
+def queue_disqualify(request, pk: int):
+    form = CloseForm(request.POST)
+
+    def action():
+        note = form.cleaned_data["note"] if form.is_valid() else ""
+        handoff = services.handoff_disqualify(
+            handoff_id=pk, user=request.user, note=note, now=timezone.now()
+        )
+        return f"Disqualified {handoff.lead}."
+
+    return _act(request, action)
+
+
+def _form_errors(form) -> str:
+    parts = []
+    for name, errors in form.errors.items():
+        label = form.fields[name].label or name.capitalize() if name in form.fields else ""
+        parts.append(f"{label}: {' '.join(errors)}" if label else " ".join(errors))
+    return "; ".join(parts)
+
+
+def rejections(request):
+    if not selectors.can_see_rejections(request.user):
+        raise PermissionDenied
+    form = ReportForm(request.GET or None)
+    days = form.cleaned_data["days"] if form.is_valid() else None
+    report = selectors.rejection_report(
+        user=request.user, since=selectors.report_since(days, timezone.now())
+    )
+    chart = (
+        BarChart(
+            {row["label"]: row["count"] for row in report.by_reason},
+            height=f"{60 + 32 * len(report.by_reason)}px",
+            colors=["#dc3545"],
+        )
+        if report.by_reason
+        else None
+    )
+    return render(
+        request,
+        "leads/queue/rejections.html",
+        {"report": report, "form": form, "days": days, "chart": chart},
+    )
