@@ -25,6 +25,7 @@ from sla.models import (
     SlaEvent,
     SlaEventKind,
 )
+from smarketing.errors import ApplicationError, Conflict
 
 log = logging.getLogger(__name__)
 SWEEP_BATCH = 500
@@ -267,6 +268,7 @@ def sla_sweep(*, now: datetime) -> dict[str, int]:
             log.exception("SLA sweep failed on clock %s; retrying later", clock.pk)
             SlaClock.objects.filter(pk=clock.pk).update(next_check_at=now + RETRY_BAD_ROW)
             counts["failed"] += 1
+    counts["notified"] = sla_events_notify(now=now)
     return counts
 
 
@@ -286,8 +288,11 @@ def agreement_create(
     with transaction.atomic():
         version = (SlaAgreement.objects.aggregate(v=Max("version"))["v"] or 0) + 1
         data = {f: getattr(based_on, f) for f in agreement_fields()} if based_on else {}
+        # A new version starts its own life: the dates of the one it copies are not its own.
+        data.pop("effective_from", None)
         data.update({k: v for k, v in values.items() if k in agreement_fields()})
         data.pop("effective_to", None)
+        agreement_validate(data)
         return SlaAgreement.objects.create(
             version=version, created_by=actor, created_at=now, **data
         )
@@ -300,6 +305,7 @@ def agreement_update(*, agreement: SlaAgreement, now: datetime, **values) -> Sla
         raise Conflict(
             f"SLA v{agreement.version} is signed or in force; start a new version to change it."
         )
+    agreement_validate(values)
     changed = [
         k for k, v in values.items() if k in agreement_fields() and getattr(agreement, k) != v
     ]
@@ -352,3 +358,314 @@ def agreement_sign(*, agreement: SlaAgreement, user, now: datetime):
             agreement.effective_from = agreement.effective_from or today
             agreement.save(update_fields=["status", "activated_at", "effective_from"])
         return agreement
+
+
+# Bounds the model cannot express (it only knows "positive"): a window of 0 minutes would
+# breach every lead at once, a percentage above 100 can never be met.
+AGREEMENT_BOUNDS: dict[str, tuple[int, int, str]] = {
+    "accept_within_minutes": (1, 60 * 24 * 30, "business minutes"),
+    "first_touch_within_minutes": (1, 60 * 24 * 30, "business minutes"),
+    "pool_claim_within_minutes": (1, 60 * 24 * 30, "business minutes"),
+    "min_attempts": (1, 50, "attempts"),
+    "attempts_within_days": (1, 365, "days"),
+    "warn_at_percent": (1, 99, "%"),
+    "min_mqls_per_month": (0, 10_000_000, "MQLs"),
+    "min_acceptance_percent": (0, 100, "%"),
+    "max_not_icp_percent": (0, 100, "%"),
+    "review_weekday": (1, 7, "(1 = Monday, 7 = Sunday)"),
+}
+
+
+def agreement_validate(values: dict) -> None:
+    """Raise one ApplicationError naming every field out of bounds (the API answers 400
+    with a message per field; the form shows them under the fields)."""
+    errors: dict[str, list[str]] = {}
+    for name, (low, high, unit) in AGREEMENT_BOUNDS.items():
+        value = values.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, int) or not low <= value <= high:
+            errors[name] = [f"Must be between {low} and {high} {unit}."]
+    start, end = values.get("effective_from"), values.get("effective_to")
+    if start and end and end < start:
+        errors["effective_to"] = ["Must not be before the start date."]
+    if errors:
+        raise ApplicationError("Some terms are out of bounds.", extra=errors)
+
+
+def agreement_new_version(*, based_on: SlaAgreement, actor, now: datetime) -> SlaAgreement:
+    """A draft copying `based_on`, to change what was agreed. One draft at a time: a second
+    would race the first to signature."""
+    draft = SlaAgreement.objects.filter(
+        status__in=[AgreementStatus.DRAFT, AgreementStatus.PROPOSED]
+    ).first()
+    if draft is not None:
+        raise Conflict(
+            f"SLA v{draft.version} is already being written ({draft.get_status_display()});"
+            " finish or discard it first."
+        )
+    return agreement_create(actor=actor, now=now, based_on=based_on)
+
+
+def agreement_discard(*, agreement: SlaAgreement) -> None:
+    """Delete a draft or withdraw a proposal nobody has fully signed; signed versions stay."""
+    if agreement.status not in (AgreementStatus.DRAFT, AgreementStatus.PROPOSED):
+        raise Conflict("Only a draft or a proposal can be discarded.")
+    if agreement.clocks.exists():  # pragma: no cover - clocks only use active versions
+        raise Conflict("Clocks already run on this version.")
+    agreement.delete()
+
+
+# --- Business calendars ----------------------------------------------------------------
+
+
+def _valid_timezone(name: str) -> bool:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if not name or name != name.strip():
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def calendar_validate(
+    *, name: str, timezone: str, weekly_hours: dict, country: str, subdivision: str
+) -> None:
+    import holidays
+
+    errors: dict[str, list[str]] = {}
+    if not name.strip():
+        errors["name"] = ["Give the calendar a name."]
+    if not _valid_timezone(timezone):
+        errors["timezone"] = [f"{timezone!r} is not a time zone name like Europe/Berlin."]
+    supported = holidays.list_supported_countries()
+    if country and country not in supported:
+        errors["holiday_country"] = [f"The holidays library does not know {country!r}."]
+    elif subdivision and not country:
+        errors["holiday_subdivision"] = ["A subdivision needs a country."]
+    elif subdivision and subdivision not in supported.get(country, []):
+        known = ", ".join(supported.get(country, [])[:20]) or "none"
+        errors["holiday_subdivision"] = [f"{country} has no subdivision {subdivision!r} ({known})."]
+    working = 0
+    for day, spans in (weekly_hours or {}).items():
+        if str(day) not in {str(d) for d in range(1, 8)}:
+            errors["weekly_hours"] = [f"{day!r} is not an ISO weekday (1-7)."]
+            break
+        for start, end in spans:
+            if start >= end:
+                errors.setdefault(f"day_{day}", []).append("The day must end after it starts.")
+            working += 1
+    if not working and "weekly_hours" not in errors:
+        errors["weekly_hours"] = ["Give at least one working day, or no clock could ever end."]
+    if errors:
+        raise ApplicationError("The calendar is not valid.", extra=errors)
+
+
+def calendar_save(
+    *,
+    calendar: BusinessCalendar | None,
+    name: str,
+    timezone: str,
+    weekly_hours: dict[str, list[list[str]]],
+    holiday_country: str = "",
+    holiday_subdivision: str = "",
+    team: SalesTeam | None = None,
+    is_default: bool = False,
+    extra_holidays: list[tuple] | None = None,
+) -> BusinessCalendar:
+    """Create or change a calendar and (when given) replace its extra holidays. New clocks
+    use it at once; running clocks keep the due times they were given."""
+    from sla.models import CalendarHoliday
+
+    holiday_country = (holiday_country or "").upper()
+    holiday_subdivision = (holiday_subdivision or "").upper()
+    calendar_validate(
+        name=name,
+        timezone=timezone,
+        weekly_hours=weekly_hours,
+        country=holiday_country,
+        subdivision=holiday_subdivision,
+    )
+    others = BusinessCalendar.objects.exclude(pk=calendar.pk if calendar else None)
+    errors = {}
+    if others.filter(name=name).exists():
+        errors["name"] = ["Another calendar has this name."]
+    if team is not None and others.filter(team=team).exists():
+        errors["team"] = [f"{team} already has a calendar; edit that one."]
+    if errors:
+        raise ApplicationError("The calendar is not valid.", extra=errors)
+    with transaction.atomic():
+        if is_default:
+            # One default at a time (a unique constraint holds it): the new one takes over.
+            others.filter(is_default=True).update(is_default=False)
+        calendar = calendar or BusinessCalendar()
+        calendar.name = name
+        calendar.timezone = timezone
+        calendar.weekly_hours = {str(k): v for k, v in weekly_hours.items()}
+        calendar.holiday_country = holiday_country
+        calendar.holiday_subdivision = holiday_subdivision
+        calendar.team = team
+        calendar.is_default = is_default
+        calendar.save()
+        if extra_holidays is not None:
+            calendar.holidays.all().delete()
+            CalendarHoliday.objects.bulk_create(
+                [
+                    CalendarHoliday(calendar=calendar, day=day, name=label or "Company holiday")
+                    for day, label in dict(extra_holidays).items()
+                ]
+            )
+    return calendar
+
+
+# --- Telling people about SLA events ---------------------------------------------------
+
+NOTIFY_BATCH = 500
+
+
+def sla_events_notify(*, now: datetime) -> int:
+    """The separate notify step of the sweep: claim each unnotified event with a conditional
+    UPDATE (only the caller that sets notified_at sends), then put its messages in the
+    outbox in the same transaction, so a failure un-claims the event for the next minute.
+    Returns how many events this call claimed."""
+    pending = (
+        SlaEvent.objects.filter(notified_at__isnull=True)
+        .select_related(
+            "clock__owner",
+            "clock__handoff__lead",
+            "clock__handoff__owner",
+            "clock__handoff__team__manager",
+        )
+        .order_by("at", "id")[:NOTIFY_BATCH]
+    )
+    calendars: dict[int | None, Calendar] = {}
+    claimed = 0
+    for event in pending:
+        team = event.clock.handoff.team
+        key = team.pk if team else None
+        if key not in calendars:
+            calendars[key] = calendar_for(team)
+        try:
+            with transaction.atomic():
+                won = SlaEvent.objects.filter(pk=event.pk, notified_at__isnull=True).update(
+                    notified_at=now
+                )
+                if not won:
+                    continue
+                _event_notify(event, calendar=calendars[key], now=now)
+            claimed += 1
+        except Exception:
+            log.exception("Could not notify SLA event %s; trying again next sweep", event.pk)
+    return claimed
+
+
+def _pool_recipients(handoff: Handoff) -> list:
+    from django.contrib.auth import get_user_model
+
+    from smarketing.roles import Role
+
+    users = get_user_model().objects.filter(is_active=True)
+    if handoff.team_id:
+        users = users.filter(
+            team_memberships__team_id=handoff.team_id, team_memberships__active=True
+        )
+    else:
+        users = users.filter(groups__name=Role.SALES_REP.value)
+    return list(users.distinct().order_by("pk"))
+
+
+def _managers_of(handoff: Handoff) -> list:
+    from django.contrib.auth import get_user_model
+
+    from smarketing.roles import Role
+
+    manager = handoff.team.manager if handoff.team_id else None
+    if manager is not None and manager.is_active:
+        return [manager]
+    users = get_user_model().objects.filter(is_active=True, groups__name=Role.SALES_MANAGER.value)
+    return list(users.distinct().order_by("pk"))
+
+
+def local_due_text(due: datetime, *, calendar: Calendar, now: datetime) -> str:
+    """A due time as the rep reads it: their team's local time, the day only when not today."""
+    local = due.astimezone(calendar.tz)
+    if local.date() == now.astimezone(calendar.tz).date():
+        return f"{local:%H:%M %Z}"
+    return f"{local:%a %d %b %H:%M %Z}"
+
+
+def _person(user) -> str:
+    return (user.get_full_name() or user.get_username()) if user else "nobody"
+
+
+def sla_event_message(event: SlaEvent, *, calendar: Calendar, now: datetime) -> dict:
+    """Who hears about an event and what it says."""
+    from django.urls import reverse
+
+    clock = event.clock
+    handoff = clock.handoff
+    lead = handoff.lead
+    who = lead.full_name or f"lead #{lead.pk}"
+    if lead.company:
+        who += f" ({lead.company})"
+    promise = clock.get_kind_display().lower()
+    due = local_due_text(clock.due_at, calendar=calendar, now=now)
+    owner = clock.owner or handoff.owner
+    if event.kind == SlaEventKind.WARNED:
+        recipients = [owner] if owner is not None and owner.is_active else []
+        if owner is None:
+            recipients = _pool_recipients(handoff)
+        title = f"At risk: {promise} for {who} due {due}"
+        body = f"{clock.agreement.warn_at_percent}% of the time the SLA gives has passed."
+    elif event.kind == SlaEventKind.BREACHED:
+        recipients = _managers_of(handoff)
+        title = f"Breached: {promise} for {who} was due {due}"
+        body = f"Owner: {_person(owner)}. Team: {handoff.team or 'none'}."
+    elif event.kind == SlaEventKind.ESCALATED:
+        recipients = _pool_recipients(handoff)
+        where = f"the {handoff.team.name} pool" if handoff.team_id else "the shared pool"
+        title = f"Back in {where}: {who}"
+        body = event.detail or "Nobody accepted it in time; the first rep to claim it gets it."
+    else:
+        return {"recipients": [], "title": "", "body": "", "link": "", "payload": {}}
+    link = reverse("leads:detail", args=[lead.pk])
+    payload = {
+        "event": event.kind,
+        "clock": clock.kind,
+        "handoff_id": handoff.pk,
+        "lead_id": lead.pk,
+        "due_at": clock.due_at.isoformat(),
+        "due": due,
+    }
+    return {
+        "recipients": recipients,
+        "title": title,
+        "body": body,
+        "link": link,
+        "payload": payload,
+    }
+
+
+def _event_notify(event: SlaEvent, *, calendar: Calendar, now: datetime) -> None:
+    from smarketing.notifications.models import Channel
+    from smarketing.notifications.selectors import channels_for
+    from smarketing.notifications.services import notification_enqueue
+
+    message = sla_event_message(event, calendar=calendar, now=now)
+    recipients = message.pop("recipients")
+    wanted = channels_for([u.pk for u in recipients])
+    for user in recipients:
+        for channel in (Channel.IN_APP, Channel.EMAIL):
+            off = channel not in wanted[user.pk]
+            notification_enqueue(
+                kind=f"sla.{event.kind}",
+                key=f"sla:{event.pk}:{channel}:{user.pk}",
+                channel=channel,
+                recipient=user,
+                now=now,
+                skip_reason="The recipient turned this channel off." if off else "",
+                **message,
+            )
