@@ -50,7 +50,7 @@ def test_an_upload_is_imported_by_the_worker_and_the_progress_page_follows_it(
         reverse("leads:import_progress", args=[job.pk]), headers={"HX-Request": "true"}
     )
     assert 'data-status="done"' in partial.text
-    assert "hx-trigger" not in partial.text
+    assert "every 1s" not in partial.text
 
 
 @pytest.mark.django_db
