@@ -10,6 +10,7 @@ urlpatterns = [
     path("<int:pk>/export/", views.lead_export, name="export"),
     path("<int:pk>/erase/", views.lead_erase, name="erase"),
     path("scoring/", include("leads.scoring.urls")),
+    path("routing/", include("leads.routing.urls")),
     path("import/", include("leads.import_urls")),
     path("queue/", include("leads.handoff.urls")),
 ]

@@ -24,6 +24,7 @@ NAV_ITEMS = [
     # Everyone may read the definition of a lead; only Marketing edits it.
     NavItem("Scoring", "leads:scoring", ALL_ROLES),
     NavItem("Queue", "leads:queue", SALES_ROLES | _STAFF),
+    NavItem("Routing", "leads:routing", frozenset({Role.SALES_MANAGER}) | _STAFF),
     # Marketing learns from what Sales sends back; managers on both sides review it.
     NavItem("Rejections", "leads:rejections", MARKETING_ROLES | MANAGER_ROLES | _STAFF),
     NavItem("SLA", "sla:dashboard", ALL_ROLES),
