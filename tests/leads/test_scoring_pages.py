@@ -170,3 +170,20 @@ def test_a_finished_rescore_stops_polling(client_for, marketer, status):
     )
     body = client_for(marketer).get(reverse("leads:scoring_rescore", args=[job.pk]), **HTMX)
     assert "every 1s" not in body.content.decode()
+
+
+def test_the_lead_page_explains_the_score_in_plain_words(client_for, marketer):
+    make_model()
+    lead = make_lead(1)
+    services.lead_score(lead_id=lead.pk, now=NOW)
+    body = client_for(marketer).get(reverse("leads:detail", args=[lead.pk])).content.decode()
+    assert 'data-testid="score-breakdown"' in body
+    assert "Why this score: fit 25 + engagement 0 = 25" in body
+    assert "Industry is one of Logistics, Retail (+15)" in body
+    assert "Not an MQL yet: engagement 0 &lt; 20." in body
+
+
+def test_an_unscored_lead_says_so(client_for, marketer):
+    lead = make_lead(1)
+    body = client_for(marketer).get(reverse("leads:detail", args=[lead.pk])).content.decode()
+    assert "Not scored yet" in body
