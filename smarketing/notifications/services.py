@@ -276,7 +276,9 @@ def _send_webhook(notification: Notification, *, now: datetime) -> Outcome:
         body=body,
         timestamp=int(time.time()),
     )
-    result = webhooks.post(url=endpoint.url, body=body, headers=headers)
+    result = webhooks.post(
+        url=endpoint.url, body=body, headers=headers, timeout=webhooks.TIMEOUT_SECONDS
+    )
     return Outcome(
         ok=result.ok,
         status_code=result.status_code,
