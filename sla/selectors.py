@@ -1,0 +1,602 @@
+"""Compliance figures behind the SLA dashboards, the API and the weekly review.
+
+Everything is set-based: counts come from conditional aggregation (`Count(filter=Q(...))`)
+in a handful of queries whatever the number of handoffs. Medians and p90s use PostgreSQL's
+`percentile_cont` when we run on it; elsewhere (SQLite) we fetch the one duration column of
+the filtered handoffs and interpolate the same way in Python (tests prove both agree).
+
+Definitions (the dashboard says them in words too):
+- the period filters handoffs by `created_at` in [start, end);
+- an MQL delivered is a handoff (one per qualification);
+- time to first touch runs from the handoff to `first_touch_at`; handoffs never touched
+  count in the "never" bin but not in the median;
+- "touched within the SLA" is the share of first-touch clocks met among those met or
+  breached (running and cancelled clocks are not decided yet);
+- accept time runs from the handoff to its answer (accepted, or closed when rejected);
+- acceptance rate = accepted / (accepted + rejected); not-ICP share = rejections with the
+  reason "not our ICP" / (accepted + rejected): pending handoffs are not decided yet;
+- SQL: the handoff was qualified or the lead is now at SQL, opportunity or customer;
+  won: the lead is now a customer.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from math import ceil, floor
+
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.db.models import (
+    Aggregate,
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce, TruncWeek
+from django.utils import timezone
+
+from leads.handoff.models import Handoff, HandoffStatus, RejectReason, Touch
+from leads.models import StageKind
+from sla.models import ClockKind, ClockStatus, SlaAgreement, SlaClock
+from sla.services import active_agreement
+
+# Minutes from handoff to first touch: (label, lower bound inclusive, upper bound exclusive).
+SPEED_BINS: list[tuple[str, int, int | None]] = [
+    ("0-5 min", 0, 5),
+    ("5-15 min", 5, 15),
+    ("15-30 min", 15, 30),
+    ("30-60 min", 30, 60),
+    ("1-4 h", 60, 240),
+    ("4-24 h", 240, 1440),
+    ("> 24 h", 1440, None),
+]
+NEVER = "never"
+TREND_WEEKS = 12
+SQL_KINDS = [StageKind.SQL, StageKind.OPPORTUNITY, StageKind.CUSTOMER]
+
+
+@dataclass(frozen=True)
+class ComplianceFilters:
+    start: datetime
+    end: datetime  # exclusive
+    team_id: int | None = None
+    rep_id: int | None = None
+    persona_id: int | None = None
+    source: str | None = None
+    model_id: int | None = None
+
+    def as_params(self) -> dict[str, str]:
+        """The query string that reproduces these filters (for links and CSV exports)."""
+        tz = timezone.get_current_timezone()
+        params = {
+            "start": self.start.astimezone(tz).date().isoformat(),
+            "end": (self.end.astimezone(tz) - timedelta(days=1)).date().isoformat(),
+        }
+        for key in ("team", "rep", "persona", "source", "model"):
+            value = getattr(self, f"{key}_id" if key != "source" else key)
+            if value not in (None, ""):
+                params[key] = str(value)
+        return params
+
+
+def day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
+
+
+def filters_for_days(first: date, last: date, **rest) -> ComplianceFilters:
+    """Filters for whole local days from `first` to `last`, both included."""
+    return ComplianceFilters(
+        start=day_start(first), end=day_start(last + timedelta(days=1)), **rest
+    )
+
+
+def default_period(*, now: datetime) -> tuple[date, date]:
+    """This month so far."""
+    today = timezone.localdate(now)
+    return today.replace(day=1), today
+
+
+# --- Building blocks
+
+
+def _duration(start_field: str, end_field) -> ExpressionWrapper:
+    end = F(end_field) if isinstance(end_field, str) else end_field
+    return ExpressionWrapper(end - F(start_field), output_field=DurationField())
+
+
+ANSWERED_AT = Coalesce("accepted_at", "closed_at")
+DURATIONS = {
+    "first_touch": ("created_at", "first_touch_at"),
+    "accept": ("created_at", ANSWERED_AT),
+    "notify": ("created_at", "notified_at"),  # ours: qualify -> rep notified
+    "notified_to_touch": ("notified_at", "first_touch_at"),  # theirs
+}
+
+
+class PercentileCont(Aggregate):
+    """PostgreSQL's continuous percentile; nulls are skipped like any aggregate input."""
+
+    function = "PERCENTILE_CONT"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = DurationField()
+
+    def __init__(self, expression, fraction: float, **extra):
+        # A literal we control (0.5 or 0.9), never user input.
+        super().__init__(expression, fraction=repr(float(fraction)), **extra)
+
+
+def percentile(values: list[float], fraction: float) -> float | None:
+    """`percentile_cont` in Python: linear interpolation between the closest ranks."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = fraction * (len(ordered) - 1)
+    low, high = floor(rank), ceil(rank)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def _minutes(value: timedelta | None) -> float | None:
+    return None if value is None else round(value.total_seconds() / 60, 2)
+
+
+def _use_database_percentiles(force_python: bool) -> bool:
+    return connection.vendor == "postgresql" and not force_python
+
+
+def duration_stats(
+    handoffs: QuerySet, *, force_python: bool = False
+) -> dict[str, dict[str, float | None]]:
+    """Median and p90 in minutes of every duration in DURATIONS: one query on PostgreSQL,
+    one single-column fetch per duration elsewhere."""
+    if _use_database_percentiles(force_python):
+        aggregates = {}
+        for key, (start, end) in DURATIONS.items():
+            aggregates[f"{key}_median"] = PercentileCont(_duration(start, end), 0.5)
+            aggregates[f"{key}_p90"] = PercentileCont(_duration(start, end), 0.9)
+        row = handoffs.order_by().aggregate(**aggregates)
+        return {
+            key: {"median": _minutes(row[f"{key}_median"]), "p90": _minutes(row[f"{key}_p90"])}
+            for key in DURATIONS
+        }
+    stats = {}
+    for key, (start, end) in DURATIONS.items():
+        values = [
+            d.total_seconds()
+            for d in handoffs.order_by()
+            .annotate(d=_duration(start, end))
+            .filter(d__isnull=False)
+            .values_list("d", flat=True)
+        ]
+        median, p90 = percentile(values, 0.5), percentile(values, 0.9)
+        stats[key] = {
+            "median": None if median is None else round(median / 60, 2),
+            "p90": None if p90 is None else round(p90 / 60, 2),
+        }
+    return stats
+
+
+def _first_touch_median_by(
+    handoffs: QuerySet, group: str, *, force_python: bool = False
+) -> dict[object, float | None]:
+    duration = _duration("created_at", "first_touch_at")
+    if _use_database_percentiles(force_python):
+        rows = (
+            handoffs.order_by()
+            .values(group)
+            .annotate(m=PercentileCont(duration, 0.5))
+            .values_list(group, "m")
+        )
+        return {key: _minutes(value) for key, value in rows}
+    grouped: dict[object, list[float]] = defaultdict(list)
+    for key, value in (
+        handoffs.order_by().annotate(d=duration).filter(d__isnull=False).values_list(group, "d")
+    ):
+        grouped[key].append(value.total_seconds())
+    return {key: round(percentile(values, 0.5) / 60, 2) for key, values in grouped.items()}
+
+
+def _share(part: int, whole: int) -> float | None:
+    return None if not whole else round(100 * part / whole, 1)
+
+
+def policy() -> SlaAgreement:
+    """The agreement in force, or the default terms when none is signed yet."""
+    return active_agreement() or SlaAgreement(version=0)
+
+
+def handoffs_for(f: ComplianceFilters) -> QuerySet:
+    qs = Handoff.objects.filter(created_at__gte=f.start, created_at__lt=f.end)
+    if f.team_id:
+        qs = qs.filter(team_id=f.team_id)
+    if f.rep_id:
+        qs = qs.filter(owner_id=f.rep_id)
+    if f.persona_id:
+        qs = qs.filter(lead__current_score__persona_id=f.persona_id)
+    if f.source:
+        qs = qs.filter(lead__source=f.source)
+    if f.model_id:
+        qs = qs.filter(scoring_model_id=f.model_id)
+    return qs.order_by()
+
+
+# --- Sales side
+
+
+def speed_to_lead(handoffs: QuerySet) -> list[dict]:
+    """Histogram of minutes from handoff to first touch, in one query."""
+    counts = {}
+    for n, (_, low, high) in enumerate(SPEED_BINS):
+        condition = Q(first_touch_at__gte=F("created_at") + timedelta(minutes=low))
+        if high is not None:
+            condition &= Q(first_touch_at__lt=F("created_at") + timedelta(minutes=high))
+        counts[f"bin{n}"] = Count("pk", filter=condition)
+    row = handoffs.aggregate(never=Count("pk", filter=Q(first_touch_at__isnull=True)), **counts)
+    bins = [
+        {"bin": label, "handoffs": row[f"bin{n}"]} for n, (label, _, _) in enumerate(SPEED_BINS)
+    ]
+    return [*bins, {"bin": NEVER, "handoffs": row["never"]}]
+
+
+def _clock_counts(handoffs: QuerySet) -> dict[str, int]:
+    return SlaClock.objects.filter(handoff__in=handoffs.values("pk")).aggregate(
+        first_touch_met=Count("pk", filter=Q(kind=ClockKind.FIRST_TOUCH, status=ClockStatus.MET)),
+        first_touch_breached=Count(
+            "pk", filter=Q(kind=ClockKind.FIRST_TOUCH, status=ClockStatus.BREACHED)
+        ),
+        breaches=Count("pk", filter=Q(status=ClockStatus.BREACHED)),
+    )
+
+
+def _touch_count() -> Subquery:
+    touches = (
+        Touch.objects.filter(handoff_id=OuterRef("pk"))
+        .order_by()
+        .values("handoff_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(touches, output_field=IntegerField()), Value(0))
+
+
+def attempts(handoffs: QuerySet, *, min_attempts: int) -> dict:
+    """Touches per lead against the policy's minimum: average, share meeting it, and a
+    distribution 0, 1, ... min_attempts or more. Rejected handoffs owe no attempts."""
+    owed = handoffs.exclude(status=HandoffStatus.REJECTED).annotate(n_touches=_touch_count())
+    buckets = {str(n): Count("pk", filter=Q(n_touches=n)) for n in range(min_attempts)}
+    buckets[f"{min_attempts}+"] = Count("pk", filter=Q(n_touches__gte=min_attempts))
+    row = owed.aggregate(total=Count("pk"), touches=Sum("n_touches"), **buckets)
+    touches = row["touches"] or 0
+    meeting = row[f"{min_attempts}+"]
+    return {
+        "min_attempts": min_attempts,
+        "leads": row["total"],
+        "touches": touches,
+        "average": None if not row["total"] else round(touches / row["total"], 2),
+        "meeting_policy": meeting,
+        "meeting_policy_pct": _share(meeting, row["total"]),
+        "distribution": [{"touches": key, "leads": row[key]} for key in buckets],
+    }
+
+
+def rep_table(handoffs: QuerySet, *, force_python: bool = False) -> list[dict]:
+    """One row per rep who owns handoffs in the period, busiest first. Breaches and the SLA
+    share count the clocks each rep owned, so a lead escalated away still counts against
+    the rep who let it lapse."""
+    User = get_user_model()
+    rows = list(
+        handoffs.filter(owner__isnull=False)
+        .values("owner_id")
+        .annotate(
+            handoffs=Count("pk"),
+            accepted=Count("pk", filter=Q(accepted_at__isnull=False)),
+            rejected=Count("pk", filter=Q(status=HandoffStatus.REJECTED)),
+            touched=Count("pk", filter=Q(first_touch_at__isnull=False)),
+        )
+    )
+    clocks = {
+        row["owner_id"]: row
+        for row in SlaClock.objects.filter(handoff__in=handoffs.values("pk"), owner__isnull=False)
+        .order_by()
+        .values("owner_id")
+        .annotate(
+            met=Count("pk", filter=Q(kind=ClockKind.FIRST_TOUCH, status=ClockStatus.MET)),
+            missed=Count("pk", filter=Q(kind=ClockKind.FIRST_TOUCH, status=ClockStatus.BREACHED)),
+            breaches=Count("pk", filter=Q(status=ClockStatus.BREACHED)),
+        )
+    }
+    medians = _first_touch_median_by(
+        handoffs.filter(owner__isnull=False), "owner_id", force_python=force_python
+    )
+    owner_ids = {r["owner_id"] for r in rows} | set(clocks)
+    users = User.objects.in_bulk(owner_ids)
+    table = []
+    for owner_id in owner_ids:
+        base = next((r for r in rows if r["owner_id"] == owner_id), {})
+        clock = clocks.get(owner_id, {})
+        met, missed = clock.get("met", 0), clock.get("missed", 0)
+        user = users.get(owner_id)
+        table.append(
+            {
+                "rep_id": owner_id,
+                "rep": (user.get_full_name() or user.username) if user else f"#{owner_id}",
+                "handoffs": base.get("handoffs", 0),
+                "accepted": base.get("accepted", 0),
+                "rejected": base.get("rejected", 0),
+                "touched": base.get("touched", 0),
+                "median_first_touch_min": medians.get(owner_id),
+                "within_sla_pct": _share(met, met + missed),
+                "breaches": clock.get("breaches", 0),
+            }
+        )
+    table.sort(key=lambda r: (-r["handoffs"], r["rep"]))
+    return table
+
+
+def weekly_trend(f: ComplianceFilters, *, weeks: int = TREND_WEEKS) -> list[dict]:
+    """The last `weeks` weeks (Monday to Sunday, local time) up to the period's end, with
+    the period filter widened to cover them and every other filter kept."""
+    tz = timezone.get_current_timezone()
+    last_day = (f.end.astimezone(tz) - timedelta(microseconds=1)).date()
+    first_monday = last_day - timedelta(days=last_day.weekday()) - timedelta(weeks=weeks - 1)
+    wide = ComplianceFilters(
+        start=day_start(first_monday),
+        end=f.end,
+        team_id=f.team_id,
+        rep_id=f.rep_id,
+        persona_id=f.persona_id,
+        source=f.source,
+        model_id=f.model_id,
+    )
+    rows = (
+        handoffs_for(wide)
+        .annotate(week=TruncWeek("created_at", tzinfo=tz))
+        .values("week")
+        .annotate(
+            handoffs=Count("pk", distinct=True),
+            met=Count(
+                "sla_clocks",
+                filter=Q(
+                    sla_clocks__kind=ClockKind.FIRST_TOUCH, sla_clocks__status=ClockStatus.MET
+                ),
+            ),
+            missed=Count(
+                "sla_clocks",
+                filter=Q(
+                    sla_clocks__kind=ClockKind.FIRST_TOUCH,
+                    sla_clocks__status=ClockStatus.BREACHED,
+                ),
+            ),
+            accepted=Count("pk", distinct=True, filter=Q(accepted_at__isnull=False)),
+        )
+    )
+    by_week = {}
+    for row in rows:
+        week = row["week"]
+        week = week.astimezone(tz).date() if isinstance(week, datetime) else week
+        by_week[week] = row
+    trend = []
+    for n in range(weeks):
+        monday = first_monday + timedelta(weeks=n)
+        row = by_week.get(monday, {})
+        met, missed = row.get("met", 0), row.get("missed", 0)
+        trend.append(
+            {
+                "week": monday.isoformat(),
+                "handoffs": row.get("handoffs", 0),
+                "accepted": row.get("accepted", 0),
+                "within_sla_pct": _share(met, met + missed),
+            }
+        )
+    return trend
+
+
+def sales_figures(f: ComplianceFilters, *, force_python: bool = False) -> dict:
+    handoffs = handoffs_for(f)
+    terms = policy()
+    totals = handoffs.aggregate(
+        handoffs=Count("pk"),
+        accepted=Count("pk", filter=Q(accepted_at__isnull=False)),
+        rejected=Count("pk", filter=Q(status=HandoffStatus.REJECTED)),
+        touched=Count("pk", filter=Q(first_touch_at__isnull=False)),
+    )
+    clocks = _clock_counts(handoffs)
+    decided = clocks["first_touch_met"] + clocks["first_touch_breached"]
+    durations = duration_stats(handoffs, force_python=force_python)
+    return {
+        "handoffs": totals["handoffs"],
+        "accepted": totals["accepted"],
+        "rejected": totals["rejected"],
+        "touched": totals["touched"],
+        "first_touch_within_minutes": terms.first_touch_within_minutes,
+        "accept_within_minutes": terms.accept_within_minutes,
+        "median_first_touch_min": durations["first_touch"]["median"],
+        "p90_first_touch_min": durations["first_touch"]["p90"],
+        "median_accept_min": durations["accept"]["median"],
+        "first_touch_met": clocks["first_touch_met"],
+        "first_touch_breached": clocks["first_touch_breached"],
+        "within_sla_pct": _share(clocks["first_touch_met"], decided),
+        "breaches": clocks["breaches"],
+        "speed_to_lead": speed_to_lead(handoffs),
+        "attempts": attempts(handoffs, min_attempts=terms.min_attempts),
+        "reps": rep_table(handoffs, force_python=force_python),
+        "weekly": weekly_trend(f),
+        "latency": _latency(durations),
+    }
+
+
+def _latency(durations: dict) -> list[dict]:
+    return [
+        {
+            "step": "Qualified -> rep notified (ours)",
+            "median_min": durations["notify"]["median"],
+            "p90_min": durations["notify"]["p90"],
+        },
+        {
+            "step": "Rep notified -> first touch (theirs)",
+            "median_min": durations["notified_to_touch"]["median"],
+            "p90_min": durations["notified_to_touch"]["p90"],
+        },
+    ]
+
+
+# --- Marketing side
+
+
+def committed_mqls(f: ComplianceFilters, terms: SlaAgreement) -> tuple[int | None, str]:
+    """Marketing's MQL commitment for the period, pro rata by day: the agreement's monthly
+    minimum, else the funnel goal's required MQLs. (None, why) when neither is set."""
+    from goals.selectors import goal_for_period, goal_required_mqls
+
+    tz = timezone.get_current_timezone()
+    first = f.start.astimezone(tz).date()
+    last = (f.end.astimezone(tz) - timedelta(microseconds=1)).date()
+    if terms.min_mqls_per_month:
+        total, day = 0.0, first
+        while day <= last:
+            month_end = _month_end(day)
+            span_end = min(month_end, last)
+            days = (span_end - day).days + 1
+            total += terms.min_mqls_per_month * days / month_end.day
+            day = span_end + timedelta(days=1)
+        return round(total), f"SLA v{terms.version}: {terms.min_mqls_per_month} MQLs a month"
+    goal = goal_for_period(on=first)
+    if goal is None:
+        return None, "No monthly minimum in the SLA and no funnel goal for the period"
+    needed = goal_required_mqls(goal)
+    goal_days = (goal.period_end - goal.period_start).days + 1
+    overlap = (min(last, goal.period_end) - max(first, goal.period_start)).days + 1
+    share = max(overlap, 0) / goal_days
+    return round(needed * share), f"Funnel goal {goal}: {needed} MQLs in its period"
+
+
+def _month_end(day: date) -> date:
+    following = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return following - timedelta(days=1)
+
+
+def conversion_by(handoffs: QuerySet, group: str, label: str) -> list[dict]:
+    rows = (
+        handoffs.values(group)
+        .annotate(
+            mqls=Count("pk"),
+            sqls=Count(
+                "pk",
+                filter=Q(status=HandoffStatus.QUALIFIED) | Q(lead__stage__kind__in=SQL_KINDS),
+            ),
+            won=Count("pk", filter=Q(lead__stage__kind=StageKind.CUSTOMER)),
+        )
+        .order_by("-mqls", group)
+    )
+    table = []
+    for row in rows:
+        name = row[group]
+        table.append(
+            {
+                label: "(none)" if name in (None, "") else str(name),
+                "mqls": row["mqls"],
+                "sqls": row["sqls"],
+                "won": row["won"],
+                "mql_to_sql_pct": _share(row["sqls"], row["mqls"]),
+                "sql_to_won_pct": _share(row["won"], row["sqls"]),
+            }
+        )
+    return table
+
+
+def rejection_reasons(handoffs: QuerySet) -> list[dict]:
+    labels = dict(RejectReason.choices)
+    rows = (
+        handoffs.filter(status=HandoffStatus.REJECTED)
+        .values("reject_reason")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "reject_reason")
+    )
+    total = sum(r["n"] for r in rows)
+    return [
+        {
+            "reason": labels.get(r["reject_reason"], r["reject_reason"] or "(no reason)"),
+            "code": r["reject_reason"],
+            "rejected": r["n"],
+            "share_pct": _share(r["n"], total),
+        }
+        for r in rows
+    ]
+
+
+def marketing_figures(f: ComplianceFilters) -> dict:
+    handoffs = handoffs_for(f)
+    terms = policy()
+    totals = handoffs.aggregate(
+        delivered=Count("pk"),
+        accepted=Count("pk", filter=Q(accepted_at__isnull=False)),
+        rejected=Count("pk", filter=Q(status=HandoffStatus.REJECTED)),
+        not_icp=Count(
+            "pk", filter=Q(status=HandoffStatus.REJECTED, reject_reason=RejectReason.NOT_ICP)
+        ),
+    )
+    decided = totals["accepted"] + totals["rejected"]
+    committed, committed_from = committed_mqls(f, terms)
+    return {
+        "mqls_delivered": totals["delivered"],
+        "mqls_committed": committed,
+        "mqls_committed_from": committed_from,
+        "delivered_pct": _share(totals["delivered"], committed) if committed else None,
+        "accepted": totals["accepted"],
+        "rejected": totals["rejected"],
+        "acceptance_pct": _share(totals["accepted"], decided),
+        "acceptance_target_pct": terms.min_acceptance_percent,
+        "not_icp": totals["not_icp"],
+        "not_icp_pct": _share(totals["not_icp"], decided),
+        "not_icp_max_pct": terms.max_not_icp_percent,
+        "rejection_reasons": rejection_reasons(handoffs),
+        "by_persona": conversion_by(handoffs, "lead__current_score__persona__name", "persona"),
+        "by_source": conversion_by(handoffs, "lead__source", "source"),
+        "by_model": conversion_by(handoffs, "scoring_model__version", "model_version"),
+    }
+
+
+@dataclass
+class Compliance:
+    filters: ComplianceFilters
+    sales: dict = field(default_factory=dict)
+    marketing: dict = field(default_factory=dict)
+
+
+def compliance(f: ComplianceFilters, *, sales: bool = True, marketing: bool = True) -> Compliance:
+    return Compliance(
+        filters=f,
+        sales=sales_figures(f) if sales else {},
+        marketing=marketing_figures(f) if marketing else {},
+    )
+
+
+# The tables a page can export as CSV: name -> (side, key in that side's figures).
+TABLES = {
+    "speed_to_lead": ("sales", "speed_to_lead"),
+    "attempts": ("sales", ("attempts", "distribution")),
+    "reps": ("sales", "reps"),
+    "weekly": ("sales", "weekly"),
+    "latency": ("sales", "latency"),
+    "rejection_reasons": ("marketing", "rejection_reasons"),
+    "by_persona": ("marketing", "by_persona"),
+    "by_source": ("marketing", "by_source"),
+    "by_model": ("marketing", "by_model"),
+}
+
+
+def table_rows(figures: Compliance, name: str) -> list[dict]:
+    side, key = TABLES[name]
+    data = getattr(figures, side)
+    if isinstance(key, tuple):
+        for part in key:
+            data = data[part]
+        return data
+    return data[key]
