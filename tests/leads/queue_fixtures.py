@@ -15,7 +15,12 @@ NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
 
 def make_rep(username: str, *, role: Role = Role.SALES_REP, **extra):
-    user = UserFactory(username=username, first_name=extra.pop("first_name", username.title()))
+    user = UserFactory(
+        username=username,
+        first_name=extra.pop("first_name", username.title()),
+        last_name=extra.pop("last_name", ""),
+        **extra,
+    )
     user.groups.add(Group.objects.get(name=role.value))
     return user
 
