@@ -109,6 +109,7 @@ class TeamForm(forms.Form):
     name = forms.CharField(max_length=120)
     timezone = forms.ChoiceField(
         choices=_timezone_choices,
+        label="Time zone",
         initial="UTC",
         help_text="Working hours and out-of-office days are read in this time zone.",
     )

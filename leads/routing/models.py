@@ -59,6 +59,17 @@ class TeamMember(models.Model):
     def __str__(self):
         return f"{self.user} in {self.team}"
 
+    @property
+    def work_days_label(self) -> str:
+        """ "Mon-Fri", "Mon, Wed, Fri" or "every day"."""
+        names = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+        days = sorted(set(self.work_days or []))
+        if not days or len(days) == 7:
+            return "every day"
+        if len(days) > 2 and days == list(range(days[0], days[-1] + 1)):
+            return f"{names[days[0] - 1]}-{names[days[-1] - 1]}"
+        return ", ".join(names[d - 1] for d in days)
+
 
 class TargetKind(models.TextChoices):
     REP = "rep", "One rep"

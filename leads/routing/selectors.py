@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from leads.handoff.models import Handoff, HandoffStatus, RoutingDecision
-from leads.routing.models import RoutingChange, RoutingRule, SalesTeam, TeamMember
+from leads.routing.models import RoutingChange, RoutingRule, SalesTeam, TargetKind, TeamMember
 from smarketing.roles import SALES_ROLES
 
 
@@ -60,7 +60,7 @@ def teams_with_members() -> list[SalesTeam]:
 class RepRow:
     user: object
     teams: list[str] = field(default_factory=list)
-    weight: int = 0  # the sum over the rep's active team memberships
+    weight: int = 0  # the sum over the rep's memberships in round-robin teams
     assigned: int = 0
     open: int = 0
     accepted: int = 0
@@ -98,10 +98,16 @@ def distribution(*, since: datetime, until: datetime) -> list[RepRow]:
     )
     by_user: dict[int, dict] = {row["owner_id"]: row for row in counts}
     rows: dict[int, RepRow] = {}
+    # Only teams that an active round-robin rule feeds share leads by weight.
+    rotating = set(
+        RoutingRule.objects.filter(active=True, target_kind=TargetKind.ROUND_ROBIN).values_list(
+            "target_team_id", flat=True
+        )
+    )
     for member in TeamMember.objects.select_related("user", "team").order_by("team__name", "id"):
         row = rows.setdefault(member.user_id, RepRow(user=member.user))
         row.teams.append(member.team.name)
-        if member.active:
+        if member.active and member.team_id in rotating:
             row.weight += member.weight
     missing = [pk for pk, c in by_user.items() if pk not in rows and any(_numbers(c))]
     for user in get_user_model().objects.filter(pk__in=missing):

@@ -394,3 +394,13 @@ def test_a_team_needs_a_real_time_zone(db, sales_manager):
             data={"name": "Mars", "timezone": "Mars/Olympus"}, actor=sales_manager, now=NOW
         )
     assert "timezone" in exc.value.extra
+
+
+def test_working_days_read_as_words():
+    def label(days):
+        return TeamMember(work_days=days).work_days_label
+
+    assert label([1, 2, 3, 4, 5]) == "Mon-Fri"
+    assert label([1, 3, 5]) == "Mon, Wed, Fri"
+    assert label([6, 7]) == "Sat, Sun"
+    assert label([]) == label(list(range(1, 8))) == "every day"

@@ -164,7 +164,7 @@ def test_a_manager_creates_a_team_and_sets_a_reps_week(db, client_for, sales_man
     assert member.out_of_office_until == date(2026, 12, 3)
     assert (member.max_open_leads, member.work_days) == (5, [1, 2, 3, 4, 5])
     page = client.get(reverse("leads:routing_team", args=[team.pk])).content.decode()
-    assert "until Thu Dec 3" in page
+    assert "until Thu Dec 3" in page and "Mon-Fri, 09:00–17:30" in page
     assert "Changed" in page and "out_of_office_until" in page
 
 
