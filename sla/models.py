@@ -245,3 +245,24 @@ class SlaEvent(models.Model):
 
     def __str__(self):
         return f"{self.kind} on clock {self.clock_id}"
+
+
+class ReviewSent(models.Model):
+    """The weekly review email, once per week: the row for the week is the claim (unique per
+    Monday of the week it was sent in); `sent_at` is set once the mail went out."""
+
+    week = models.DateField(unique=True, help_text="Monday of the week the review went out.")
+    period_start = models.DateField()
+    period_end = models.DateField()
+    agreement = models.ForeignKey(
+        SlaAgreement, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    recipients = models.JSONField(default=list)
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-week"]
+
+    def __str__(self):
+        return f"Weekly review of {self.period_start}"
