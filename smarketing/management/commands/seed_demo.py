@@ -7,7 +7,7 @@ from django.utils import timezone
 from smarketing.seed import DEMO_PASSWORD, DEMO_USERS, seed_users
 
 # Dependency order: leads read personas; sla and goals read leads.
-APPS = ["personas", "leads", "leads.routing", "leads.scoring", "sla", "goals"]
+APPS = ["personas", "leads", "leads.routing", "leads.scoring", "leads.handoff", "sla", "goals"]
 
 
 class Command(BaseCommand):
