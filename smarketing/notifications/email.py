@@ -2,7 +2,21 @@
 templates/notifications/email/<kind>_subject.txt, <kind>.txt and <kind>.html."""
 
 from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template, render_to_string
+
+GENERIC = "notifications/email/generic"
+
+
+def template_prefix_for(kind: str) -> str:
+    """notifications/email/<kind with dots as underscores>, or the generic message when a
+    kind has no templates of its own."""
+    prefix = "notifications/email/" + kind.replace(".", "_")
+    try:
+        get_template(f"{prefix}_subject.txt")
+    except TemplateDoesNotExist:
+        return GENERIC
+    return prefix
 
 
 def render_email(template_prefix: str, context: dict) -> tuple[str, str, str]:

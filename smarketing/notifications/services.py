@@ -20,7 +20,7 @@ from django.db.models import F
 
 from smarketing.errors import ApplicationError
 from smarketing.notifications import webhooks
-from smarketing.notifications.email import send_email
+from smarketing.notifications.email import send_email, template_prefix_for
 from smarketing.notifications.models import (
     BodyFormat,
     Channel,
@@ -225,7 +225,7 @@ def _send_email(notification: Notification) -> Outcome:
         return Outcome(ok=False, skip=True, error="The recipient no longer exists or is inactive.")
     if not user.email:
         return Outcome(ok=False, skip=True, error="The recipient has no email address.")
-    template = "notifications/email/" + notification.kind.replace(".", "_")
+    template = template_prefix_for(notification.kind)
     context = {
         "notification": notification,
         "payload": notification.payload,

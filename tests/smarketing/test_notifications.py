@@ -426,3 +426,21 @@ def test_the_sweep_queues_only_rows_that_are_due(rep, relayed, monkeypatch):
     relayed.clear()
     assert tasks.deliver_due.run() == 1
     assert relayed == [(due.pk, None)]
+
+
+def test_a_kind_without_its_own_templates_is_sent_with_the_generic_email(rep, relayed):
+    row = services.notification_enqueue(
+        kind="sla.warning",
+        key="sla:1:email:1",
+        channel=Channel.EMAIL,
+        recipient=rep,
+        title="First touch due in 30 minutes: Ana Ruiz",
+        body="The SLA gives 2 business hours.",
+        link="/leads/1/",
+        now=timezone.now(),
+    )
+    assert services.notification_deliver(notification_id=row.pk, now=timezone.now()) == "sent"
+    (message,) = mail.outbox
+    assert message.subject == "First touch due in 30 minutes: Ana Ruiz"
+    assert "The SLA gives 2 business hours." in message.body
+    assert "The SLA gives 2 business hours." in message.alternatives[0][0]
