@@ -154,7 +154,8 @@ class QueueNextView(APIView):
     @extend_schema(
         request=None,
         responses={200: HandoffSerializer, 409: _CONFLICT},
-        description="Claim the oldest lead in your pools that nobody else is claiming.",
+        description="Claim the most urgent lead in your pools (due first, then oldest) "
+        "that nobody else is claiming.",
     )
     def post(self, request):
         handoff = services.handoff_claim_next(user=request.user, now=timezone.now())

@@ -5,11 +5,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, F, Max, QuerySet
+from django.db.models import Count, Max, QuerySet
 from django.http import Http404
 
 from leads.handoff.models import Handoff, HandoffStatus, RejectReason
-from leads.handoff.services import QUEUE_PERMISSION, claimable_handoffs
+from leads.handoff.services import QUEUE_ORDER, QUEUE_PERMISSION, claimable_handoffs
 from smarketing.roles import MANAGER_ROLES, MARKETING_ROLES, has_role
 
 # The queue shows what a rep needs to choose a lead, and nothing more, in a fixed number of
@@ -29,8 +29,7 @@ def can_see_rejections(user) -> bool:
 
 
 def _by_due(qs: QuerySet) -> QuerySet:
-    # Due time first (the SLA sets it); handoffs without one wait in arrival order.
-    return qs.order_by(F("accept_due_at").asc(nulls_last=True), "created_at", "id")
+    return qs.order_by(*QUEUE_ORDER)
 
 
 def queue_for_user(user, *, limit: int = QUEUE_LIMIT) -> list[Handoff]:

@@ -4,7 +4,7 @@ Sales takes on a handoff (claim, accept, reject, touch, qualify) live here too."
 from datetime import datetime
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 
 from leads.handoff.models import (
     Handoff,
@@ -61,6 +61,8 @@ def _notify_soon(handoff_id: int) -> None:
 # write and gets a Conflict that names the winner.
 
 QUEUE_PERMISSION = "leads.work_queue"
+# The most urgent first: the accept deadline the SLA set, then arrival for those without one.
+QUEUE_ORDER = (F("accept_due_at").asc(nulls_last=True), "created_at", "id")
 
 
 def _display_name(user) -> str:
@@ -86,11 +88,11 @@ def _handoff_for_update(handoff_id: int) -> Handoff:
 
 
 def _next_pool_handoff(user) -> Handoff | None:
-    """The oldest pool handoff this user may claim that nobody else is claiming right now.
+    """The most urgent pool handoff this user may claim that nobody else is claiming now.
     SKIP LOCKED lets twenty reps take twenty different leads at once instead of queueing
     behind the same row; SQLite has no row locks, and its IMMEDIATE transactions already
     serialise writers."""
-    qs = claimable_handoffs(user).order_by("created_at", "id")
+    qs = claimable_handoffs(user).order_by(*QUEUE_ORDER)
     if connection.features.has_select_for_update_skip_locked:
         qs = qs.select_for_update(skip_locked=True)
     return qs.first()
@@ -152,7 +154,7 @@ def handoff_claim(*, handoff_id: int, user, now: datetime) -> Handoff:
 
 
 def handoff_claim_next(*, user, now: datetime) -> Handoff:
-    """Take the oldest lead in the user's pools that no one else is taking right now."""
+    """Take the most urgent lead in the user's pools that no one else is taking right now."""
     _require_queue_role(user)
     with transaction.atomic():
         handoff = _next_pool_handoff(user)

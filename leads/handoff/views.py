@@ -71,13 +71,14 @@ def queue_claim(request, pk: int):
     try:
         handoff = services.handoff_claim(handoff_id=pk, user=request.user, now=timezone.now())
     except ApplicationError as exc:
-        _raise_http(exc)
-        if request.htmx:
+        if request.htmx and exc.status_code != 404:
+            # htmx swaps only 2xx answers: the row itself says why the claim failed.
             return render(
                 request,
                 "leads/queue/_claim_result.html",
                 {"pk": pk, "ok": False, "message": exc.message},
             )
+        _raise_http(exc)
         messages.error(request, exc.message)
         return redirect("leads:queue")
     message = f"{handoff.lead} is yours. Accept it or reject it from My leads."
@@ -100,7 +101,7 @@ def queue_claim_next(request):
         _raise_http(exc)
         messages.info(request, exc.message)
         return redirect("leads:queue")
-    messages.success(request, f"{handoff.lead} is yours: the oldest lead in your pools.")
+    messages.success(request, f"{handoff.lead} is yours: the most urgent lead in your pools.")
     return redirect(_mine_url())
 
 

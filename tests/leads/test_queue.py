@@ -238,3 +238,13 @@ def test_a_lead_rejected_and_qualifying_again_gets_a_new_handoff(rep):
     assert second.pk != handoff.pk
     assert Handoff.objects.filter(lead=lead).count() == 2
     assert second.is_open
+
+
+def test_claim_next_takes_the_earliest_due_before_older_ones_without_a_due_time(rep):
+    no_due = make_handoff(created_at=NOW - timedelta(hours=9))
+    due_later = make_handoff(
+        created_at=NOW - timedelta(hours=1), accept_due_at=NOW + timedelta(hours=2)
+    )
+    due_soon = make_handoff(created_at=NOW - timedelta(hours=2), accept_due_at=NOW)
+    taken = [services.handoff_claim_next(user=rep, now=NOW).pk for _ in range(3)]
+    assert taken == [due_soon.pk, due_later.pk, no_due.pk]

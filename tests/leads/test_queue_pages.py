@@ -62,7 +62,7 @@ def test_a_rep_works_the_whole_queue_and_marketing_sees_the_rejection(
     assert Lead.objects.get(pk=keep.lead_id).stage.kind == StageKind.SQL
 
     response = client.post(reverse("leads:queue_claim_next"), follow=True)
-    assert "Bo Chen is yours: the oldest lead in your pools." in _messages(response)
+    assert "Bo Chen is yours: the most urgent lead in your pools." in _messages(response)
     response = client.post(
         reverse("leads:queue_reject", args=[drop.pk]),
         {"reason": "bad_contact", "note": "Phone number is a fax"},
@@ -169,3 +169,13 @@ def test_the_queue_page_needs_a_fixed_number_of_queries(
         with django_assert_max_num_queries(9):
             page = client.get(url)
     assert len(page.context["mine"]) == 23
+
+
+def test_an_htmx_claim_on_another_teams_pool_says_why_in_the_row(rep, rep2, client_for):
+    theirs = make_handoff(team=make_team("US", rep2))
+    response = client_for(rep).post(
+        reverse("leads:queue_claim", args=[theirs.pk]), HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 200
+    assert b"waits in the US pool; you are not in that team" in response.content
+    assert Handoff.objects.get(pk=theirs.pk).status == HandoffStatus.POOL
