@@ -7,6 +7,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 from smarketing.env import env_bool, env_int, env_list, env_str, mailer_from_url
 
@@ -76,6 +77,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
@@ -186,8 +188,29 @@ if not DEBUG and not TESTING:
     SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
-    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    # Health checks come from inside the network over plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# Joining the browsers' HSTS preload list is a commitment for the whole domain that only its
+# owner can make; SECURE_HSTS_PRELOAD=1 opts in.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
+# Only our own origin may serve code, styles, images or receive data. Inline scripts stay
+# allowed because chartkick renders each chart as an inline script; every asset is local.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.UNSAFE_INLINE],
+    "style-src": [CSP.SELF, CSP.UNSAFE_INLINE],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
 
 # --- Email: printed to the console unless EMAIL_URL names a server.
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "smarketing <noreply@smarketing.local>")
@@ -249,6 +272,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(seconds=30),
     },
     "sla-sweep": {"task": "sla.tasks.sla_sweep_task", "schedule": timedelta(minutes=1)},
+    # Hourly; the task emails the weekly review once, on the agreement's review weekday.
+    "sla-weekly-review": {"task": "sla.tasks.send_weekly_review", "schedule": timedelta(hours=1)},
     "reconcile": {"task": "leads.reconcile.reconcile_task", "schedule": timedelta(minutes=2)},
     # Hourly, so an alert goes out early in the day; the task itself sends at most one
     # email per goal per day.
@@ -285,6 +310,38 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One schema name per choice set, so clients see e.g. RejectReasonEnum, not ReasonEnum
+    # twice or a hashed KindB3aEnum.
+    "ENUM_NAME_OVERRIDES": {
+        "ActivityTypeEnum": "leads.models.ActivityType",
+        "AgreementStatusEnum": "sla.models.AgreementStatus",
+        "BodyFormatEnum": "smarketing.notifications.models.BodyFormat",
+        "BuyerStageEnum": "personas.models.BuyerStage",
+        "ChannelEnum": "smarketing.notifications.models.Channel",
+        "ClockKindEnum": "sla.models.ClockKind",
+        "ClockStatusEnum": "sla.models.ClockStatus",
+        "ContentFormatEnum": "personas.models.ContentFormat",
+        "CriterionKindEnum": "personas.models.CriterionKind",
+        "DeliveryStatusEnum": "smarketing.notifications.models.DeliveryStatus",
+        "HandoffStatusEnum": "leads.handoff.models.HandoffStatus",
+        "ImportStatusEnum": "leads.models.ImportStatus",
+        "ModelStatusEnum": "leads.scoring.models.ModelStatus",
+        "OperatorEnum": "personas.models.Operator",
+        "PacingCurveEnum": "goals.models.PacingCurve",
+        "PeriodKindEnum": "goals.periods.PeriodKind",
+        "PersonaStatusEnum": "personas.models.PersonaStatus",
+        "QuestionStatusEnum": "personas.models.QuestionStatus",
+        "RejectReasonEnum": "leads.handoff.models.RejectReason",
+        "RescoreStatusEnum": "leads.scoring.models.RescoreStatus",
+        "RuleKindEnum": "leads.scoring.models.RuleKind",
+        "SeniorityEnum": "leads.models.Seniority",
+        "TeamEnum": "personas.models.SignOffTeam",  # goals.GoalTeam too (plus blank)
+        "SlaEventKindEnum": "sla.models.SlaEventKind",
+        "StageKindEnum": "leads.models.StageKind",
+        "TargetKindEnum": "leads.routing.models.TargetKind",
+        "TouchKindEnum": "leads.handoff.models.TouchKind",
+        "TouchOutcomeEnum": "leads.handoff.models.TouchOutcome",
+    },
 }
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"

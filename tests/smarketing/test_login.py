@@ -62,3 +62,10 @@ def test_api_docs_render_for_a_signed_in_user_without_a_cdn(client_for, marketer
     body = client_for(marketer).get("/api/docs/").content.decode()
     assert "swagger-ui" in body
     assert "cdn" not in body.lower()
+
+
+def test_pages_carry_a_content_security_policy(client, db):
+    policy = client.get("/accounts/login/")["Content-Security-Policy"]
+    assert "default-src 'self'" in policy
+    assert "frame-ancestors 'none'" in policy
+    assert "object-src 'none'" in policy

@@ -91,3 +91,23 @@ def test_unknown_email_scheme_is_refused():
 
     with pytest.raises(ImproperlyConfigured, match="EMAIL_URL scheme"):
         mailer_from_url("carrier-pigeon://coop")
+
+
+def test_production_passes_the_deploy_checks():
+    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY"}}
+    env.update(
+        DEBUG="0",
+        SECRET_KEY="7Jq2-vX9#mL4pR8zT1wY6bN3cF5hK0dS" * 2,
+        ALLOWED_HOSTS="smarketing.example.com",
+        EMAIL_URL="smtp://user:pw@mail.example.com:587",
+        DJANGO_SETTINGS_MODULE="smarketing.settings",
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
