@@ -347,19 +347,33 @@ def hours_in_words(calendar: BusinessCalendar) -> list[tuple[str, str]]:
 
 
 def upcoming_holidays(calendar: BusinessCalendar, *, today, count: int = 10):
-    """The next `count` days off from today: public holidays (holidays library) and the
-    company's own, in date order."""
-    cal = calendar.as_calendar()
-    found = []
-    day = today
-    # Two years always hold ten holidays for a country that has any; stop there if not.
-    for _ in range(366 * 2):
-        if cal.is_holiday(day):
-            found.append((day, cal.holiday_name(day)))
-            if len(found) == count:
-                break
-        day += timedelta(days=1)
-    return found
+    """The next `count` days off from today: public holidays (holidays library, names in
+    English where it has them) and the company's own, in date order."""
+    import holidays
+
+    found: dict = {}
+    if calendar.holiday_country:
+        public = holidays.country_holidays(
+            calendar.holiday_country,
+            subdiv=calendar.holiday_subdivision or None,
+            years=[today.year, today.year + 1],
+            language="en_US",
+        )
+        found.update({day: name for day, name in public.items() if day >= today})
+    for holiday in calendar.holidays.all():
+        if holiday.day >= today:
+            found[holiday.day] = holiday.name or "Company holiday"
+    return sorted(found.items())[:count]
+
+
+def wall_clock(delta: timedelta) -> str:
+    """How long a business-time window takes in real time, the way people say it."""
+    minutes = int(delta.total_seconds() // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = [(days, "day"), (hours, "hour"), (minutes, "minute")]
+    words = [f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in parts if n]
+    return " ".join(words) or "no time"
 
 
 def calendar_detail(request, pk: int):
@@ -393,7 +407,7 @@ def calendar_due(request, pk: int):
         cal = calendar.as_calendar()
         start = form.start_in(cal.tz)
         due = add_business_minutes(start, form.cleaned_data["minutes"], cal)
-        result = {"start": start, "due": due.astimezone(cal.tz), "waited": due - start}
+        result = {"start": start, "due": due.astimezone(cal.tz), "waited": wall_clock(due - start)}
     template = "sla/calendar_due_result.html" if request.htmx else "sla/calendar_due.html"
     return render(
         request,
