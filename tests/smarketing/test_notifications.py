@@ -7,11 +7,14 @@ import hashlib
 import hmac
 import json
 import random
+import threading
 import time
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.core import mail
+from django.db import connections
 from django.utils import timezone
 
 from smarketing.errors import ApplicationError
@@ -444,3 +447,31 @@ def test_a_kind_without_its_own_templates_is_sent_with_the_generic_email(rep, re
     assert message.subject == "First touch due in 30 minutes: Ana Ruiz"
     assert "The SLA gives 2 business hours." in message.body
     assert "The SLA gives 2 business hours." in message.alternatives[0][0]
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not settings.IS_POSTGRES, reason="needs PostgreSQL's concurrent writers")
+@pytest.mark.django_db(transaction=True)
+def test_ten_relays_racing_for_one_webhook_send_it_once():
+    with LocalReceiver() as receiver:
+        endpoint, _ = _endpoint(receiver.url)
+        row = _enqueue(endpoint=endpoint)
+        now = timezone.now()
+        barrier = threading.Barrier(10)
+        results = []
+
+        def relay():
+            barrier.wait()
+            try:
+                results.append(services.notification_deliver(notification_id=row.pk, now=now))
+            finally:
+                connections.close_all()
+
+        threads = [threading.Thread(target=relay) for _ in range(10)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert sorted(results, key=str) == [None] * 9 + ["sent"]
+    assert len(receiver.received) == 1
+    assert DeliveryAttempt.objects.filter(notification=row).count() == 1
