@@ -217,6 +217,8 @@ def rejections(request):
             {row["label"]: row["count"] for row in report.by_reason},
             height=f"{60 + 32 * len(report.by_reason)}px",
             colors=["#dc3545"],
+            # Counts are whole leads: no 0.5 ticks.
+            library={"scales": {"x": {"ticks": {"precision": 0}}}},
         )
         if report.by_reason
         else None
