@@ -398,9 +398,11 @@ def weekly_trend(f: ComplianceFilters, *, weeks: int = TREND_WEEKS) -> list[dict
     return trend
 
 
-def sales_figures(f: ComplianceFilters, *, force_python: bool = False) -> dict:
+def sales_figures(
+    f: ComplianceFilters, *, terms: SlaAgreement | None = None, force_python: bool = False
+) -> dict:
     handoffs = handoffs_for(f)
-    terms = policy()
+    terms = terms or policy()
     totals = handoffs.aggregate(
         handoffs=Count("pk"),
         accepted=Count("pk", filter=Q(accepted_at__isnull=False)),
@@ -531,9 +533,9 @@ def rejection_reasons(handoffs: QuerySet) -> list[dict]:
     ]
 
 
-def marketing_figures(f: ComplianceFilters) -> dict:
+def marketing_figures(f: ComplianceFilters, *, terms: SlaAgreement | None = None) -> dict:
     handoffs = handoffs_for(f)
-    terms = policy()
+    terms = terms or policy()
     totals = handoffs.aggregate(
         delivered=Count("pk"),
         accepted=Count("pk", filter=Q(accepted_at__isnull=False)),
@@ -566,15 +568,18 @@ def marketing_figures(f: ComplianceFilters) -> dict:
 @dataclass
 class Compliance:
     filters: ComplianceFilters
+    terms: SlaAgreement
     sales: dict = field(default_factory=dict)
     marketing: dict = field(default_factory=dict)
 
 
 def compliance(f: ComplianceFilters, *, sales: bool = True, marketing: bool = True) -> Compliance:
+    terms = policy()
     return Compliance(
         filters=f,
-        sales=sales_figures(f) if sales else {},
-        marketing=marketing_figures(f) if marketing else {},
+        terms=terms,
+        sales=sales_figures(f, terms=terms) if sales else {},
+        marketing=marketing_figures(f, terms=terms) if marketing else {},
     )
 
 
