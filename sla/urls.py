@@ -25,4 +25,5 @@ urlpatterns = [
     path("calendars/<int:pk>/edit/", views.calendar_edit, name="calendar_edit"),
     path("calendars/<int:pk>/due/", views.calendar_due, name="calendar_due"),
     # The compliance dashboards (sla/dashboard_urls.py) are included here under compliance/.
+    path("compliance/", include("sla.dashboard_urls")),
 ]
