@@ -396,6 +396,22 @@ def test_a_team_needs_a_real_time_zone(db, sales_manager):
     assert "timezone" in exc.value.extra
 
 
+def test_a_lead_that_qualifies_through_scoring_is_routed_in_the_same_step(db, inbound, rep):
+    from leads.models import Activity
+    from leads.scoring.services import lead_score
+    from tests.leads.scoring_fixtures import make_lead
+
+    make_model()
+    lead = make_lead(1, country="US")
+    Activity.objects.create(lead=lead, type="demo_request", occurred_at=NOW, received_at=NOW)
+    assert lead_score(lead_id=lead.pk, now=NOW).is_mql
+    handoff = Handoff.objects.get(lead=lead)
+    assert (handoff.status, handoff.owner, handoff.team) == (HandoffStatus.ASSIGNED, rep, inbound)
+    assert handoff.decisions.get().reason.startswith("default rule Everyone else -> round robin")
+    lead.refresh_from_db()
+    assert lead.owner == rep
+
+
 def test_working_days_read_as_words():
     def label(days):
         return TeamMember(work_days=days).work_days_label
