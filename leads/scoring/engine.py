@@ -174,7 +174,10 @@ def _engagement_line(rule: EngagementRule, facts: Iterable[Fact], now: datetime)
             continue
         if rule.property_check is not None and not rule.property_check(fact.properties):
             continue
-        weight = 0.5 ** (age_days / rule.half_life_days) if rule.half_life_days else 1.0
+        # Penalties do not fade: an unsubscribe or a bounce counts in full for as long as
+        # its window lasts, so decay can only ever lower a score.
+        decays = rule.half_life_days and rule.points > 0
+        weight = 0.5 ** (age_days / rule.half_life_days) if decays else 1.0
         raw += rule.points * weight
         count += 1
     if not count:
@@ -185,7 +188,7 @@ def _engagement_line(rule: EngagementRule, facts: Iterable[Fact], now: datetime)
     points = round_points(capped)
     what = rule.description or rule.activity_type.replace("_", " ")
     detail = f"{count} x {what} at {_signed(round_points(rule.points))} each"
-    if rule.half_life_days:
+    if rule.half_life_days and rule.points > 0:
         detail += f", halving every {rule.half_life_days:g} days"
     if rule.window_days is not None:
         detail += f", last {rule.window_days} days"

@@ -280,3 +280,20 @@ def test_bad_rules_are_refused_with_field_messages(marketer, data, field):
     with pytest.raises(ApplicationError) as exc:
         services.rule_add(model=model, data=data, actor=marketer, now=NOW)
     assert field in exc.value.extra
+
+
+def test_a_duplicate_event_is_a_no_op_for_the_score(key_client):
+    make_model()
+    event = {
+        "event_id": "dup-1",
+        "type": "webinar_attended",
+        "occurred_at": "2026-11-20T10:00:00Z",
+        "lead": {"email": "dup@northwind.test"},
+    }
+    key_client.post("/api/v1/events/", [event], format="json")
+    lead = Lead.objects.get(email="dup@northwind.test")
+    once = services.lead_score(lead_id=lead.pk, now=NOW)
+    key_client.post("/api/v1/events/", [event, event], format="json")
+    twice = services.lead_score(lead_id=lead.pk, now=NOW)
+    assert once == twice
+    assert Activity.objects.filter(lead=lead).count() == 1

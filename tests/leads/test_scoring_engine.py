@@ -219,3 +219,11 @@ def test_do_not_email_alone_does_not_block_a_call():
 
 def test_round_points_is_symmetric():
     assert [round_points(x) for x in (2.5, -2.5, 2.4, -2.4, 0.5, -0.5)] == [3, -3, 2, -2, 1, -1]
+
+
+def test_penalties_do_not_fade_with_a_half_life():
+    rule = EngagementRule("bounce", "email_bounce", -10, half_life_days=7)
+    facts = [Fact("email_bounce", days_ago(70))]
+    score = score_lead(lead=LEAD, facts=facts, model=model(engagement=[rule]), now=NOW)
+    assert score.engagement == -10
+    assert "halving" not in score.lines[0].text
