@@ -44,3 +44,18 @@ class WebhookEndpointForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["teams"].queryset = _team_model().objects.order_by("name")
+
+
+class WebhookEndpointEditForm(forms.Form):
+    name = forms.CharField(max_length=120)
+    body_format = forms.ChoiceField(choices=BodyFormat.choices, label="Body")
+    teams = forms.ModelMultipleChoiceField(
+        queryset=None,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Handoffs routed to these teams are posted here.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["teams"].queryset = _team_model().objects.order_by("name")

@@ -353,3 +353,31 @@ def webhook_endpoint_set_active(
     endpoint.disabled_reason = "" if active else reason
     endpoint.save(update_fields=["active", "disabled_reason"])
     return endpoint
+
+
+def webhook_endpoint_update(
+    *, endpoint: WebhookEndpoint, name: str, body_format: str, teams
+) -> WebhookEndpoint:
+    """Rename, change the body or the teams; the URL and the secret stay (a new URL is a
+    new endpoint, with a new secret the receiver must learn)."""
+    endpoint.name = name
+    endpoint.body_format = body_format
+    endpoint.save(update_fields=["name", "body_format"])
+    endpoint.teams.set(teams)
+    return endpoint
+
+
+def webhook_endpoint_ping(*, endpoint: WebhookEndpoint, actor, now: datetime) -> Notification:
+    """A signed test message, delivered like any other, so a manager can check the receiver
+    and its signature check before the first real lead arrives."""
+    who = actor.get_full_name() or actor.get_username()
+    return notification_enqueue(
+        kind="webhook.test",
+        key=f"webhook-test:{endpoint.pk}:{now.timestamp():.6f}",
+        channel=Channel.WEBHOOK,
+        endpoint=endpoint,
+        title=f"Test message from smarketing, sent by {who}",
+        body="If you can read this, the endpoint works.",
+        payload={"test": True, "endpoint_id": endpoint.pk},
+        now=now,
+    )

@@ -14,4 +14,5 @@ urlpatterns = [
     path("webhooks/", views.webhook_list, name="webhooks"),
     path("webhooks/<int:pk>/", views.webhook_detail, name="webhook_detail"),
     path("webhooks/<int:pk>/active/", views.webhook_set_active, name="webhook_set_active"),
+    path("webhooks/<int:pk>/ping/", views.webhook_ping, name="webhook_ping"),
 ]

@@ -10,7 +10,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from smarketing.errors import ApplicationError
 from smarketing.notifications import selectors, services
-from smarketing.notifications.forms import ChannelPreferenceForm, WebhookEndpointForm
+from smarketing.notifications.forms import (
+    ChannelPreferenceForm,
+    WebhookEndpointEditForm,
+    WebhookEndpointForm,
+)
 from smarketing.notifications.models import ChannelPreference, WebhookEndpoint
 from smarketing.roles import Role, has_role, role_required
 
@@ -132,17 +136,40 @@ def webhook_list(request):
 
 
 @webhook_managers
-@require_GET
+@require_http_methods(["GET", "POST"])
 def webhook_detail(request, pk: int):
     endpoint = get_object_or_404(WebhookEndpoint.objects.prefetch_related("teams"), pk=pk)
+    initial = {
+        "name": endpoint.name,
+        "body_format": endpoint.body_format,
+        "teams": list(endpoint.teams.all()),
+    }
+    form = WebhookEndpointEditForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        services.webhook_endpoint_update(endpoint=endpoint, **form.cleaned_data)
+        messages.success(request, f"{endpoint.name} is saved.")
+        return redirect("notifications:webhook_detail", pk=endpoint.pk)
     return render(
         request,
         "notifications/webhook_detail.html",
         {
             "endpoint": endpoint,
+            "form": form,
             "notifications": selectors.endpoint_notifications(endpoint=endpoint),
         },
     )
+
+
+@webhook_managers
+@require_POST
+def webhook_ping(request, pk: int):
+    endpoint = get_object_or_404(WebhookEndpoint, pk=pk)
+    if not endpoint.active:
+        messages.error(request, "Enable the endpoint before sending it a test message.")
+    else:
+        services.webhook_endpoint_ping(endpoint=endpoint, actor=request.user, now=timezone.now())
+        messages.success(request, "Test message queued; its attempts appear below in a moment.")
+    return redirect("notifications:webhook_detail", pk=endpoint.pk)
 
 
 @webhook_managers

@@ -284,3 +284,40 @@ def test_the_api_needs_a_user_not_an_ingest_key(db):
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw}")
     assert api.get("/api/v1/notifications/").status_code == 403
+
+
+def test_a_manager_edits_an_endpoints_teams_and_sends_it_a_signed_test_message(
+    client_for, sales_manager, settings, django_capture_on_commit_callbacks, monkeypatch
+):
+    from leads.routing.models import SalesTeam
+    from smarketing.notifications import tasks, webhooks
+    from smarketing.notifications.testing import LocalReceiver
+
+    woken = []
+    monkeypatch.setattr(tasks.deliver_task, "delay", woken.append)
+
+    settings.WEBHOOKS_ALLOW_PRIVATE = True
+    emea = SalesTeam.objects.create(name="EMEA")
+    client = client_for(sales_manager)
+    with LocalReceiver() as receiver:
+        endpoint, secret = services.webhook_endpoint_create(
+            name="CRM", url=receiver.url, body_format="standard", actor=None, now=timezone.now()
+        )
+        detail = reverse("notifications:webhook_detail", args=[endpoint.pk])
+        response = client.post(
+            detail, {"name": "CRM (EMEA)", "body_format": "standard", "teams": [emea.pk]}
+        )
+        assert response.status_code == 302
+        endpoint.refresh_from_db()
+        assert endpoint.name == "CRM (EMEA)"
+        assert list(endpoint.teams.all()) == [emea]
+
+        with django_capture_on_commit_callbacks(execute=True):
+            client.post(reverse("notifications:webhook_ping", args=[endpoint.pk]))
+        (row,) = Notification.objects.filter(endpoint=endpoint, kind="webhook.test")
+        assert woken == [row.pk]  # run what the relay would
+        services.notification_deliver(notification_id=row.pk, now=timezone.now())
+    (request,) = receiver.received
+    webhooks.verify(secret=secret, headers=request.headers, body=request.body)
+    assert b'"type":"webhook.test"' in request.body
+    assert "200 OK" in client.get(detail).content.decode()
