@@ -1,0 +1,228 @@
+"""B3: a qualifying event -> the rep's in-app notification committed, the email handed to
+the mail backend and the signed webhook answered 2xx by a local receiver.
+
+Each trial makes a fresh lead that fits a bench persona and posts one hand-raiser event
+(demo_request) for it; the clock runs from just before the POST until the last of the
+three deliveries (the outbox rows' sent_at, and the receiver's own arrival time for the
+webhook, whose signature it verifies). Meanwhile single events arrive at 50% of B1's
+saturation. Baseline: a bare Celery hop (enqueue -> a worker stamps the time in Redis)
+under the same background load."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from bench.common import HOOK_PORT, Check, Figure, percentile, repeats, wait_for
+from bench.fixtures import Ctx, dumps, email_sample, event_body, event_id
+from bench.loadgen import Background
+
+TRIALS = int(os.environ.get("BENCH_B3_TRIALS", "20"))
+TIMEOUT = 30.0
+
+
+class Receiver:
+    """A webhook receiver on loopback: verifies the signature, answers 204, notes when."""
+
+    def __init__(self, secret: str):
+        self.secret = secret
+        self.arrivals: dict[int, float] = {}
+        self.bad = 0
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                from smarketing.notifications.webhooks import WebhookVerificationError, verify
+
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                arrived = time.time()
+                try:
+                    verify(secret=receiver.secret, headers=dict(self.headers), body=body)
+                    payload = json.loads(body)
+                    data = payload.get("data", payload)
+                    handoff_id = data.get("handoff_id") or data.get("payload", {}).get("handoff_id")
+                    receiver.arrivals[int(handoff_id)] = arrived
+                    self.send_response(204)
+                except (WebhookVerificationError, ValueError, TypeError):
+                    receiver.bad += 1
+                    self.send_response(400)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", HOOK_PORT), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Receiver:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def setup_endpoint() -> str:
+    """One webhook endpoint for every bench team, pointing at the receiver; its secret."""
+    from django.utils import timezone
+
+    from leads.routing.models import SalesTeam
+    from smarketing.notifications.models import WebhookEndpoint
+    from smarketing.notifications.webhooks import secret_generate
+
+    url = f"http://127.0.0.1:{HOOK_PORT}/hook"
+    endpoint = WebhookEndpoint.objects.filter(name="Bench receiver").first()
+    if endpoint is None:
+        endpoint = WebhookEndpoint.objects.create(
+            name="Bench receiver", url=url, secret=secret_generate(), created_at=timezone.now()
+        )
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(url=url, active=True)
+    endpoint.teams.set(SalesTeam.objects.filter(name__startswith="Bench team"))
+    return endpoint.secret
+
+
+def fresh_lead() -> int:
+    """A new lead that fits the first bench persona fully and has not qualified."""
+    from django.utils import timezone
+
+    from leads.models import Lead, Stage
+
+    now = timezone.now()
+    tag = uuid.uuid4().hex[:12]
+    return Lead.objects.create(
+        email=f"b3-{tag}@bench3.example.com",
+        first_name="Bea",
+        last_name=f"Trial {tag[:4]}",
+        title="Director of Marketing",
+        seniority="director",
+        department="Marketing",
+        industry="Software",
+        employees=500,
+        company="Trialco",
+        source="bench",
+        stage=Stage.objects.get(slug="lead"),
+        stage_entered_at=now,
+        created_at=now,
+        updated_at=now,
+    ).pk
+
+
+def delivered(lead_id: int, receiver: Receiver) -> dict[str, float] | None:
+    """When each channel was delivered (epoch seconds), once all three were."""
+    from leads.handoff.models import Handoff
+    from smarketing.notifications.models import Notification
+
+    handoff_id = Handoff.objects.filter(lead_id=lead_id).values_list("pk", flat=True).first()
+    if handoff_id is None:
+        return None
+    rows = Notification.objects.filter(key__startswith=f"handoff:{handoff_id}:").values_list(
+        "channel", "status", "sent_at"
+    )
+    sent = {channel: at.timestamp() for channel, status, at in rows if status == "sent" and at}
+    if not {"in_app", "email", "webhook"} <= set(sent) or handoff_id not in receiver.arrivals:
+        return None
+    sent["webhook"] = max(sent["webhook"], receiver.arrivals[handoff_id])
+    return sent
+
+
+def trial(ctx: Ctx, receiver: Receiver, conn: http.client.HTTPConnection) -> dict[str, float]:
+    lead_id = fresh_lead()
+    from leads.models import Lead
+
+    email = Lead.objects.values_list("email", flat=True).get(pk=lead_id)
+    body = dumps({"lead": {"email": email}, "type": "demo_request", "event_id": event_id()})
+    started = time.time()
+    conn.request("POST", "/api/v1/events/", body=body, headers=ctx.ingest_headers)
+    response = conn.getresponse()
+    response.read()
+    if response.status != 200:
+        raise RuntimeError(f"event answered {response.status}")
+    sent = wait_for(lambda: delivered(lead_id, receiver), timeout=TIMEOUT, interval=0.01)
+    if not sent:
+        raise RuntimeError(f"lead {lead_id}: not delivered on all channels in {TIMEOUT:.0f} s")
+    return {channel: at - started for channel, at in sent.items()}
+
+
+def hop_latency() -> float:
+    from bench.tasks import HOP_KEY, hop, hop_client
+
+    client = hop_client()
+    token = uuid.uuid4().hex
+    started = time.time()
+    hop.delay(token)
+    stamp = wait_for(lambda: client.get(HOP_KEY.format(token)), timeout=TIMEOUT, interval=0.002)
+    if not stamp:
+        raise RuntimeError("the Celery hop did not run")
+    return float(stamp) - started
+
+
+def run(ctx: Ctx) -> list[Check]:
+    secret = setup_endpoint()
+    emails = email_sample(3000, seed=3)
+    rate = 0.5 * (ctx.events_rps or 40)
+    headers = ctx.ingest_headers
+
+    def background(client: int, seq: int):
+        email = emails[(client * 131 + seq * 7) % len(emails)]
+        return "POST", "/api/v1/events/", dumps(event_body(email)), headers
+
+    ours_p50 = Figure("event -> 3 channels delivered, p50", "ms", higher_is_better=False)
+    ours_p99 = Figure("event -> 3 channels delivered, p99", "ms", higher_is_better=False)
+    hop_p50 = Figure("bare Celery hop, p50", "ms", higher_is_better=False)
+    hop_p99 = Figure("bare Celery hop, p99", "ms", higher_is_better=False)
+    per_channel: dict[str, list[float]] = {"in_app": [], "email": [], "webhook": []}
+    with Receiver(secret) as receiver:
+        for _ in range(repeats()):
+            with Background(port=ctx.port, make_request=background, clients=4, rate=rate):
+                time.sleep(1.0)
+                hops = [hop_latency() for _ in range(TRIALS)]
+                conn = http.client.HTTPConnection("127.0.0.1", ctx.port, timeout=30)
+                totals = []
+                for _ in range(TRIALS):
+                    result = trial(ctx, receiver, conn)
+                    totals.append(max(result.values()))
+                    for channel, value in result.items():
+                        per_channel[channel].append(value)
+                conn.close()
+            hop_p50.samples.append(percentile(hops, 50) * 1000)
+            hop_p99.samples.append(percentile(hops, 99) * 1000)
+            ours_p50.samples.append(percentile(totals, 50) * 1000)
+            ours_p99.samples.append(percentile(totals, 99) * 1000)
+        bad = receiver.bad
+    ctx.extras["b3_notify"] = {
+        "trials per repeat": TRIALS,
+        "background events/s": round(rate, 1),
+        **{
+            f"{channel} p50 (ms)": round(percentile(values, 50) * 1000, 1)
+            for channel, values in per_channel.items()
+        },
+        "webhooks with a bad signature": bad,
+    }
+    p50_ratio = ours_p50.median / hop_p50.median if hop_p50.median else float("inf")
+    p99_ratio = ours_p99.median / hop_p99.median if hop_p99.median else float("inf")
+    return [
+        Check(
+            "B3",
+            "event -> notified, p50",
+            "<= 5 x bare Celery hop p50",
+            ours_p50,
+            hop_p50,
+            p50_ratio,
+            p50_ratio <= 5,
+        ),
+        Check(
+            "B3",
+            "event -> notified, p99",
+            "<= 10 x hop p99 and < 1 s",
+            ours_p99,
+            hop_p99,
+            p99_ratio,
+            p99_ratio <= 10 and ours_p99.median < 1000 and bad == 0,
+        ),
+    ]
