@@ -150,11 +150,12 @@ class Pick:
     skipped: list[tuple[TeamMember, str]]
 
 
-def round_robin_pick(*, team: SalesTeam, now: datetime) -> Pick:
+def round_robin_pick(*, team: SalesTeam, now: datetime, commit: bool = True) -> Pick:
     """Smooth weighted round robin (nginx): every available rep's counter grows by their
     weight, the highest counter wins and pays back the sum of the weights. Over any window the
     split follows the weights, without bursts (2:1 gives A B A A B A, not A A B). The caller
-    holds the team's row lock, so two handoffs never read the same counters."""
+    holds the team's row lock, so two handoffs never read the same counters. Without
+    `commit` it only says who would be next."""
     members = list(
         TeamMember.objects.filter(team=team, active=True, weight__gt=0)
         .select_related("user", "team")
@@ -176,7 +177,8 @@ def round_robin_pick(*, team: SalesTeam, now: datetime) -> Pick:
         member.rr_current += member.weight
     best = max(available, key=lambda m: m.rr_current)  # the first of equals: stable order
     best.rr_current -= total
-    TeamMember.objects.bulk_update(available, ["rr_current"])
+    if commit:
+        TeamMember.objects.bulk_update(available, ["rr_current"])
     return Pick(member=best, skipped=skipped)
 
 
@@ -196,11 +198,19 @@ def _first_team_of(user) -> SalesTeam | None:
     return membership.team if membership else None
 
 
-def route_handoff(*, handoff: Handoff, now: datetime) -> RoutingDecision:
-    """Decide who gets a handoff that was just created: the first active rule that matches
-    wins; no rule at all leaves it in the shared pool. Writes the handoff, the lead's owner
-    and one ledger row that says why, in words. Runs inside the qualification's transaction."""
-    lead = handoff.lead
+@dataclass
+class Decision:
+    rule: RoutingRule | None
+    kind: str
+    team: SalesTeam | None
+    owner: object | None
+    reason: str
+
+
+def decide(*, lead: Lead, now: datetime, commit: bool = True) -> Decision:
+    """The first active rule that matches the lead, and where it sends the lead now. With
+    `commit` (inside a transaction) round robin takes the team's lock and advances its
+    counters; without, it only previews."""
     persona_id = lead_persona_id(lead)
     rules = RoutingRule.objects.filter(active=True).select_related(
         "target_user", "target_team", "persona"
@@ -229,8 +239,9 @@ def route_handoff(*, handoff: Handoff, now: datetime) -> RoutingDecision:
     elif rule.target_kind == TargetKind.ROUND_ROBIN:
         # The lock serialises concurrent handoffs to one team: each reads the counters the
         # previous one wrote, so no slot is handed out twice and none is lost.
-        team = SalesTeam.objects.select_for_update().get(pk=rule.target_team_id)
-        pick = round_robin_pick(team=team, now=now)
+        teams = SalesTeam.objects.select_for_update() if commit else SalesTeam.objects
+        team = teams.get(pk=rule.target_team_id)
+        pick = round_robin_pick(team=team, now=now, commit=commit)
         if pick.member is None:
             kind = TargetKind.POOL
             reason = (
@@ -248,7 +259,22 @@ def route_handoff(*, handoff: Handoff, now: datetime) -> RoutingDecision:
         kind = TargetKind.POOL
         team = rule.target_team
         reason = f"{_rule_label(rule)} -> {team.name}'s pool"
+    return Decision(rule=rule, kind=kind, team=team, owner=owner, reason=reason)
 
+
+def route_handoff(*, handoff: Handoff, now: datetime) -> RoutingDecision:
+    """Decide who gets a handoff that was just created: the first active rule that matches
+    wins; no rule at all leaves it in the shared pool. Writes the handoff, the lead's owner
+    and one ledger row that says why, in words. Runs inside the qualification's transaction."""
+    lead = handoff.lead
+    decision = decide(lead=lead, now=now)
+    rule, kind, team, owner, reason = (
+        decision.rule,
+        decision.kind,
+        decision.team,
+        decision.owner,
+        decision.reason,
+    )
     handoff.team = team
     handoff.owner = owner
     if owner is not None:

@@ -6,6 +6,7 @@ from leads.routing import views
 urlpatterns = [
     path("", views.routing_home, name="routing"),
     path("ledger/", views.routing_ledger, name="routing_ledger"),
+    path("preview/", views.routing_preview, name="routing_preview"),
     path("rules/new/", views.rule_new, name="routing_rule_new"),
     path("rules/<int:pk>/", views.rule_edit, name="routing_rule_edit"),
     path("rules/<int:pk>/toggle/", views.rule_toggle, name="routing_rule_toggle"),

@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from leads.models import Lead
 from leads.routing import selectors, services
 from leads.routing.forms import MemberForm, RuleForm, TeamForm
 from leads.routing.models import RoutingRule, SalesTeam, TeamMember
@@ -246,6 +247,21 @@ def member_remove(request, pk: int, member_pk: int):
     services.member_remove(member=member, actor=request.user, now=timezone.now())
     messages.success(request, f"{name} left {member.team.name}; their open leads stay with them.")
     return redirect("leads:routing_team", pk)
+
+
+def routing_preview(request):
+    """Where a lead would go if it qualified now, without moving any counter: for checking a
+    rule before leads depend on it. Answers an htmx swap (or a plain page without htmx)."""
+    _can_manage(request.user)
+    query = (request.GET.get("lead") or "").strip()
+    lead = decision = None
+    if query:
+        lookup = {"pk": int(query)} if query.isdigit() else {"email__iexact": query}
+        lead = Lead.objects.filter(erased_at__isnull=True, **lookup).first()
+        if lead is not None:
+            decision = services.decide(lead=lead, now=timezone.now(), commit=False)
+    template = "leads/routing/_preview.html" if request.htmx else "leads/routing/preview.html"
+    return render(request, template, {"query": query, "lead": lead, "decision": decision})
 
 
 def routing_ledger(request):

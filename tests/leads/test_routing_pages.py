@@ -28,6 +28,7 @@ PAGES = [
     ("leads:routing_ledger", []),
     ("leads:routing_rule_new", []),
     ("leads:routing_team_new", []),
+    ("leads:routing_preview", []),
 ]
 
 
@@ -164,7 +165,7 @@ def test_a_manager_creates_a_team_and_sets_a_reps_week(db, client_for, sales_man
     assert member.out_of_office_until == date(2026, 12, 3)
     assert (member.max_open_leads, member.work_days) == (5, [1, 2, 3, 4, 5])
     page = client.get(reverse("leads:routing_team", args=[team.pk])).content.decode()
-    assert "until Thu Dec 3" in page and "Mon-Fri, 09:00–17:30" in page
+    assert "until Thu Dec 3" in page and "Mon-Fri, 09:00\u201317:30" in page
     assert "Changed" in page and "out_of_office_until" in page
 
 
@@ -234,3 +235,25 @@ def test_a_team_without_reps_cannot_take_round_robin(db, client_for, sales_manag
     )
     assert response.status_code == 200
     assert "no active rep" in response.content.decode()
+
+
+@time_machine.travel(NOW, tick=False)
+def test_trying_a_lead_shows_where_it_would_go_without_using_a_turn(
+    db, client_for, sales_manager, inbound
+):
+    from tests.leads.factories import LeadFactory
+
+    lead = LeadFactory(email="ana@northwind.example", country="US")
+    client = client_for(sales_manager)
+    response = client.get(
+        reverse("leads:routing_preview"), {"lead": "ANA@northwind.example"}, HTTP_HX_REQUEST="true"
+    )
+    page = response.content.decode()
+    assert "<html" not in page
+    assert "default rule Everyone else -&gt; round robin -&gt; Dana, next in turn" in page
+    # A second try gives the same answer: the preview moved no counter.
+    again = client.get(reverse("leads:routing_preview"), {"lead": str(lead.pk)})
+    assert "Dana, next in turn" in again.content.decode() and "<html" in again.content.decode()
+    assert set(TeamMember.objects.values_list("rr_current", flat=True)) == {0}
+    missing = client.get(reverse("leads:routing_preview"), {"lead": "nobody@example.com"})
+    assert "No lead with the id or email" in missing.content.decode()

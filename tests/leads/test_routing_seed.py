@@ -38,6 +38,8 @@ def test_demo_routing_is_set_up_once_and_routes_by_territory_and_size():
 def test_seed_demo_routes_every_demo_handoff_with_a_reason():
     call_command("seed_demo", stdout=StringIO())
     handoffs = Handoff.objects.count()
-    assert RoutingDecision.objects.count() == handoffs
-    assert not RoutingDecision.objects.filter(reason="").exists()
     assert handoffs > 0
+    # Claims and reassignments add rows later; routing wrote the first one of each.
+    assert Handoff.objects.filter(decisions__isnull=True).count() == 0
+    assert not RoutingDecision.objects.filter(reason="").exists()
+    assert RoutingDecision.objects.filter(reason__contains="round robin").exists()
