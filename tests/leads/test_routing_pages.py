@@ -257,3 +257,16 @@ def test_trying_a_lead_shows_where_it_would_go_without_using_a_turn(
     assert set(TeamMember.objects.values_list("rr_current", flat=True)) == {0}
     missing = client.get(reverse("leads:routing_preview"), {"lead": "nobody@example.com"})
     assert "No lead with the id or email" in missing.content.decode()
+
+
+@time_machine.travel(NOW + timedelta(hours=1), tick=False)
+def test_the_team_and_ledger_pages_stay_within_a_fixed_number_of_queries(
+    db, client_for, sales_manager, inbound, django_assert_max_num_queries
+):
+    for _ in range(30):
+        route()
+    client = client_for(sales_manager)
+    with django_assert_max_num_queries(15):
+        assert client.get(reverse("leads:routing_team", args=[inbound.pk])).status_code == 200
+    with django_assert_max_num_queries(12):
+        assert client.get(reverse("leads:routing_ledger")).status_code == 200
