@@ -40,10 +40,10 @@ _MONTHS_IN = {"month": 1, "quarter": 3, "year": 12}
 
 
 def _minutes(n: int) -> str:
-    if n % 60 == 0 and n >= 60:
-        hours = n // 60
-        return f"{hours} business hour{'s' if hours != 1 else ''}"
-    return f"{n} business minute{'s' if n != 1 else ''}"
+    text = f"{n} business minute{'s' if n != 1 else ''}"
+    if n % 60 == 0 and n >= 120:
+        text += f" ({n // 60} hours)"
+    return text
 
 
 @dataclass(frozen=True)

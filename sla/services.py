@@ -197,10 +197,21 @@ def _escalate(clock: SlaClock, now: datetime) -> str:
     ).update(status=HandoffStatus.POOL, owner=None, assigned_at=None)
     if not moved:
         return ""
+    handoff.status, handoff.owner, handoff.assigned_at = HandoffStatus.POOL, None, None
     who = previous.get_full_name() or previous.username if previous else "nobody"
     reason = f"SLA escalation: {who} did not accept or reject in time; back to the pool"
     RoutingDecision.objects.create(
         handoff=handoff, target_kind="pool", team=handoff.team, reason=reason, decided_at=now
+    )
+    # Back in the pool, the lead owes a claim like any pool lead; without this clock nobody
+    # would be warned that it sits there again. (One clock per promise: a lead that already
+    # came through the pool keeps its first claim clock.)
+    clock_start(
+        handoff=handoff,
+        kind=ClockKind.POOL_CLAIM,
+        agreement=clock.agreement,
+        calendar=calendar_for(handoff.team),
+        start=now,
     )
     return reason
 

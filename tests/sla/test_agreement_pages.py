@@ -51,7 +51,7 @@ def test_the_landing_page_summarises_the_agreement_in_force_in_plain_words(
     active_v1(marketing_manager, sales_manager)
     page = client_for(rep).get("/sla/")
     text = page.content.decode()
-    assert "Sales accepts or rejects a lead within 1 business hour." in text
+    assert "Sales accepts or rejects a lead within 60 business minutes." in text
     assert "Sales makes the first touch within 5 business minutes." in text
     assert "Marcus" in text and "Sofia" in text
     assert "/sla/compliance/" not in text  # reps do not see the dashboards link

@@ -188,3 +188,15 @@ def test_a_failing_event_is_retried_and_does_not_block_the_others(setup, rep, mo
     assert SlaEvent.objects.get(clock__handoff=second).notified_at is not None
     monkeypatch.setattr(services, "_event_notify", real)
     assert services.sla_events_notify(now=created + timedelta(minutes=5)) == 1
+
+
+def test_an_escalated_lead_owes_a_claim_from_the_pool_and_the_team_is_warned(setup, rep, rep2):
+    created = berlin(2026, 12, 1, 10, 0)
+    handoff = handoff_for(10, team=setup, owner=rep, at=created)
+    services.clocks_start(handoff=handoff, now=created)
+    escalated_at = created + timedelta(minutes=61)
+    sweep(escalated_at)
+    claim = SlaClock.objects.get(handoff=handoff, kind=ClockKind.POOL_CLAIM)
+    assert (claim.started_at, claim.due_at) == (escalated_at, escalated_at + timedelta(minutes=15))
+    sweep(escalated_at + timedelta(minutes=12))
+    assert any(n.title.startswith("At risk: claim from the pool") for n in in_app(rep2))

@@ -52,7 +52,7 @@ def test_anyone_with_a_role_lists_versions_and_sees_which_is_in_force(
     assert active["accept_within_minutes"] == 60
     assert active["terms_in_words"][0] == {
         "team": "sales",
-        "text": "Sales accepts or rejects a lead within 1 business hour.",
+        "text": "Sales accepts or rejects a lead within 60 business minutes.",
         "fields": ["accept_within_minutes"],
     }
     assert active["effective_from"] == "2026-11-20"
