@@ -40,10 +40,6 @@ def queue_for_user(user, *, limit: int = QUEUE_LIMIT) -> list[Handoff]:
     return list(_by_due(qs)[:limit])
 
 
-def queue_count(user) -> int:
-    return claimable_handoffs(user).count()
-
-
 def my_leads(user) -> list[Handoff]:
     """The user's open handoffs with how many touches each has and when the last was."""
     if not can_work_queue(user):
