@@ -77,7 +77,9 @@ def notification_read(request, pk: int):
     services.notifications_mark_read(user=request.user, ids=[pk], now=timezone.now())
     if request.htmx:
         notification = selectors.notification_get_for_user(request.user, pk)
-        return render(request, "notifications/_row.html", {"n": notification})
+        response = render(request, "notifications/_row.html", {"n": notification})
+        response["HX-Trigger"] = "notifications-changed"  # the badge refreshes at once
+        return response
     return _back(request)
 
 

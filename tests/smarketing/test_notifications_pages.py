@@ -74,7 +74,7 @@ def test_every_page_has_the_inbox_link_and_a_badge_that_htmx_refreshes(client_fo
     page = client_for(rep).get(reverse("home")).content.decode()
     assert 'data-testid="nav-inbox"' in page
     assert f'hx-get="{reverse("notifications:badge")}"' in page
-    assert 'hx-trigger="load, every 10s"' in page
+    assert 'hx-trigger="load, every 10s, notifications-changed from:body"' in page
 
 
 def test_the_badge_counts_unread_notifications(client_for, rep, rep2):
@@ -107,6 +107,7 @@ def test_mark_read_through_htmx_swaps_the_row(client_for, rep):
         reverse("notifications:read", args=[row.pk]), headers={"HX-Request": "true"}
     )
     html = response.content.decode()
+    assert response["HX-Trigger"] == "notifications-changed"
     assert f'id="notification-{row.pk}"' in html
     assert "Mark read" not in html
 
