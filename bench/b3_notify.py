@@ -5,8 +5,8 @@ Each trial makes a fresh lead that fits a bench persona and posts one hand-raise
 (demo_request) for it; the clock runs from just before the POST until the last of the
 three deliveries (the outbox rows' sent_at, and the receiver's own arrival time for the
 webhook, whose signature it verifies). Meanwhile single events arrive at 50% of B1's
-saturation. Baseline: a bare Celery hop (enqueue -> a worker stamps the time in Redis)
-under the same background load."""
+saturation. Baseline: a bare Celery hop (enqueue -> a worker stamps the time in Redis) on
+the same workers with an empty queue, measured in the same repeat."""
 
 from __future__ import annotations
 
@@ -18,12 +18,12 @@ import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from bench.common import HOOK_PORT, Check, Figure, percentile, repeats, wait_for
+from bench.common import HOOK_PORT, Check, Figure, percentile, queue_settle, repeats, wait_for
 from bench.fixtures import Ctx, dumps, email_sample, event_body, event_id
 from bench.loadgen import Background
 
-TRIALS = int(os.environ.get("BENCH_B3_TRIALS", "20"))
-TIMEOUT = 30.0
+TRIALS = int(os.environ.get("BENCH_B3_TRIALS", "10"))
+TIMEOUT = 10.0
 
 
 class Receiver:
@@ -131,21 +131,26 @@ def delivered(lead_id: int, receiver: Receiver) -> dict[str, float] | None:
     return sent
 
 
-def trial(ctx: Ctx, receiver: Receiver, conn: http.client.HTTPConnection) -> dict[str, float]:
+def trial(ctx: Ctx, receiver: Receiver) -> dict[str, float] | None:
+    """Latency per channel in seconds, or None when not all arrived within TIMEOUT."""
     lead_id = fresh_lead()
     from leads.models import Lead
 
     email = Lead.objects.values_list("email", flat=True).get(pk=lead_id)
     body = dumps({"lead": {"email": email}, "type": "demo_request", "event_id": event_id()})
+    # A fresh connection: a kept-alive one may have idled out while the last trial waited.
+    conn = http.client.HTTPConnection("127.0.0.1", ctx.port, timeout=30)
+    conn.connect()
     started = time.time()
     conn.request("POST", "/api/v1/events/", body=body, headers=ctx.ingest_headers)
     response = conn.getresponse()
     response.read()
+    conn.close()
     if response.status != 200:
         raise RuntimeError(f"event answered {response.status}")
     sent = wait_for(lambda: delivered(lead_id, receiver), timeout=TIMEOUT, interval=0.01)
     if not sent:
-        raise RuntimeError(f"lead {lead_id}: not delivered on all channels in {TIMEOUT:.0f} s")
+        return None
     return {channel: at - started for channel, at in sent.items()}
 
 
@@ -160,6 +165,36 @@ def hop_latency() -> float:
     if not stamp:
         raise RuntimeError("the Celery hop did not run")
     return float(stamp) - started
+
+
+def queue_length() -> int:
+    import redis
+
+    from bench.common import REDIS_URL
+
+    return redis.Redis.from_url(REDIS_URL).llen("celery")
+
+
+def profile_score_task() -> str:
+    """pyinstrument over what each event costs a worker: one score_lead_task."""
+    from django.db import connection
+    from pyinstrument import Profiler
+
+    from leads.scoring.tasks import score_lead_task
+
+    with connection.cursor() as cur:
+        cur.execute("SELECT lead_id FROM leads_activity ORDER BY id DESC LIMIT 1")
+        lead_id = cur.fetchone()[0]
+    score_lead_task.run(lead_id)
+    profiler = Profiler(interval=0.001)
+    profiler.start()
+    for _ in range(5):
+        score_lead_task.run(lead_id)
+    profiler.stop()
+    return (
+        "5 runs of score_lead_task:\n"
+        + profiler.output_text(unicode=False, color=False, show_all=False)[:5000]
+    )
 
 
 def run(ctx: Ctx) -> list[Check]:
@@ -177,19 +212,28 @@ def run(ctx: Ctx) -> list[Check]:
     hop_p50 = Figure("bare Celery hop, p50", "ms", higher_is_better=False)
     hop_p99 = Figure("bare Celery hop, p99", "ms", higher_is_better=False)
     per_channel: dict[str, list[float]] = {"in_app": [], "email": [], "webhook": []}
+    timeouts = 0
+    backlog: list[int] = []
     with Receiver(secret) as receiver:
         for _ in range(repeats()):
+            # The baseline hop runs on an idle queue: the fastest a hop can be here. Under
+            # the background load it would wait behind the app's own scoring tasks.
+            queue_settle()
+            hops = [hop_latency() for _ in range(TRIALS)]
             with Background(port=ctx.port, make_request=background, clients=4, rate=rate):
                 time.sleep(1.0)
-                hops = [hop_latency() for _ in range(TRIALS)]
-                conn = http.client.HTTPConnection("127.0.0.1", ctx.port, timeout=30)
                 totals = []
                 for _ in range(TRIALS):
-                    result = trial(ctx, receiver, conn)
+                    result = trial(ctx, receiver)
+                    if result is None:
+                        # Counted at the timeout: a censored sample, never dropped.
+                        timeouts += 1
+                        totals.append(TIMEOUT)
+                        continue
                     totals.append(max(result.values()))
                     for channel, value in result.items():
                         per_channel[channel].append(value)
-                conn.close()
+                backlog.append(queue_length())
             hop_p50.samples.append(percentile(hops, 50) * 1000)
             hop_p99.samples.append(percentile(hops, 99) * 1000)
             ours_p50.samples.append(percentile(totals, 50) * 1000)
@@ -203,10 +247,12 @@ def run(ctx: Ctx) -> list[Check]:
             for channel, values in per_channel.items()
         },
         "webhooks with a bad signature": bad,
+        f"trials not delivered within {TIMEOUT:.0f} s (counted as {TIMEOUT:.0f} s)": timeouts,
+        "Celery queue length after each repeat": ", ".join(map(str, backlog)),
     }
     p50_ratio = ours_p50.median / hop_p50.median if hop_p50.median else float("inf")
     p99_ratio = ours_p99.median / hop_p99.median if hop_p99.median else float("inf")
-    return [
+    checks = [
         Check(
             "B3",
             "event -> notified, p50",
@@ -214,7 +260,7 @@ def run(ctx: Ctx) -> list[Check]:
             ours_p50,
             hop_p50,
             p50_ratio,
-            p50_ratio <= 5,
+            p50_ratio <= 5 and timeouts == 0,
         ),
         Check(
             "B3",
@@ -223,6 +269,9 @@ def run(ctx: Ctx) -> list[Check]:
             ours_p99,
             hop_p99,
             p99_ratio,
-            p99_ratio <= 10 and ours_p99.median < 1000 and bad == 0,
+            p99_ratio <= 10 and ours_p99.median < 1000 and bad == 0 and timeouts == 0,
         ),
     ]
+    if not all(c.met for c in checks):
+        ctx.extras["b3_notify"]["profile"] = profile_score_task()
+    return checks

@@ -38,7 +38,9 @@ def repeats() -> int:
 
 
 def database_url(db: str | None = None) -> str:
-    return f"{PG_SERVER}/{db or BENCH_DB}"
+    """Read at call time, so a test can point the benchmarks at its own database."""
+    server = os.environ.get("BENCH_PG", PG_SERVER)
+    return f"{server}/{db or os.environ.get('BENCH_DB', BENCH_DB)}"
 
 
 def bench_env(**extra: str) -> dict[str, str]:
@@ -310,6 +312,11 @@ class Services:
         wait_http(f"http://127.0.0.1:{WEB_PORT}/bench/hello/", timeout=60)
 
     def start_celery(self) -> None:
+        # The bench's own Redis database: tasks left by an interrupted run would otherwise
+        # queue in front of this run's.
+        import redis
+
+        redis.Redis.from_url(REDIS_URL).flushdb()
         self._spawn(
             "celery",
             [
@@ -347,6 +354,20 @@ class Services:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def queue_settle(*, timeout: float = 60.0) -> int:
+    """Let the workers finish what the previous benchmark queued (it is part of that
+    benchmark's cost, not the next one's); purge what is left after `timeout`. Returns how
+    many tasks were purged."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    wait_for(lambda: client.llen("celery") == 0, timeout=timeout, interval=0.5)
+    left = client.llen("celery")
+    if left:
+        client.delete("celery")
+    return left
 
 
 def wait_http(url: str, *, timeout: float) -> None:

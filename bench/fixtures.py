@@ -101,3 +101,19 @@ def session_cookie(username: str) -> str:
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.save()
     return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
+
+
+def profile_post(path: str, body: bytes, headers: dict[str, str]) -> str:
+    """pyinstrument over one in-process POST: the profile shown next to a missed target."""
+    from django.test import Client
+    from pyinstrument import Profiler
+
+    client = Client(HTTP_HOST="127.0.0.1")
+    extra = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items()}
+    extra.pop("HTTP_CONTENT_TYPE", None)
+    client.post(path, body, content_type="application/json", **extra)  # warm
+    profiler = Profiler(interval=0.001)
+    profiler.start()
+    client.post(path, body, content_type="application/json", **extra)
+    profiler.stop()
+    return profiler.output_text(unicode=False, color=False, show_all=False)[:5000]

@@ -104,7 +104,15 @@ def markdown(doc: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write(*, at_scale: float, meta: dict, machine: dict, results: list[dict], repeats: int):
+def write(
+    *,
+    at_scale: float,
+    meta: dict,
+    machine: dict,
+    results: list[dict],
+    repeats: int,
+    docs=None,
+) -> dict:
     doc = {
         "generated_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "scale": at_scale,
@@ -115,7 +123,7 @@ def write(*, at_scale: float, meta: dict, machine: dict, results: list[dict], re
         "checks": [c for r in results for c in r["checks"]],
         "results": results,
     }
-    docs = ROOT / "docs"
+    docs = docs or ROOT / "docs"
     (docs / "benchmarks.json").write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
     (docs / "benchmarks.md").write_text(markdown(json.loads(json.dumps(doc))))
     return doc

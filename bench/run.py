@@ -26,6 +26,7 @@ from bench.common import (
     database_url,
     django_setup,
     machine,
+    queue_settle,
     repeats,
     scale,
 )
@@ -117,7 +118,9 @@ def main() -> int:
             extras = json.loads(previous.read_text()).get("extras", {})
             ctx.hello_rps, ctx.events_rps = extras.get("hello_rps"), extras.get("events_rps")
         for name in names:
+            purged = queue_settle()
             result = run_one(name, ctx)
+            result["tasks purged before the run"] = purged
             (out / f"{name}.json").write_text(json.dumps(result, indent=2))
     report.write(
         at_scale=at_scale,
