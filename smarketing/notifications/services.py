@@ -144,9 +144,13 @@ def notification_deliver(*, notification_id: int, now: datetime) -> str | None:
     ).update(next_attempt_at=now + CLAIM_LEASE, attempts=F("attempts") + 1)
     if not claimed:
         return None
-    notification = Notification.objects.select_related("recipient", "endpoint").get(
-        pk=notification_id
+    notification = (
+        Notification.objects.select_related("recipient", "endpoint")
+        .filter(pk=notification_id)
+        .first()
     )
+    if notification is None:
+        return None  # deleted with its endpoint or user in the meantime
     started = time.monotonic()
     try:
         outcome = _send(notification, now=now)

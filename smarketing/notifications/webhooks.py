@@ -106,12 +106,16 @@ def url_check(url: str) -> None:
     public. WEBHOOKS_ALLOW_PRIVATE lifts the address rule (tests, local receivers). Called
     when an endpoint is saved and again before each send, since DNS answers change."""
     parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise UnsafeUrl("The port is not a number between 0 and 65535.") from exc
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UnsafeUrl("Use an http:// or https:// URL with a host name.")
     if getattr(settings, "WEBHOOKS_ALLOW_PRIVATE", False):
         return
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
+        infos = socket.getaddrinfo(parts.hostname, port or 443, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise UnsafeUrl(f"The host {parts.hostname} cannot be resolved.") from exc
     for info in infos:
