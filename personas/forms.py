@@ -70,24 +70,30 @@ class CriterionForm(forms.Form):
     field = forms.ChoiceField(
         choices=_field_choices,
         required=False,
-        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
+        widget=forms.Select(attrs={"class": "form-select form-select-sm", "aria-label": "Field"}),
     )
     attribute = forms.CharField(required=False, max_length=100)
     operator = forms.ChoiceField(
         choices=Operator.choices,
         initial=Operator.EQUALS,  # so an untouched extra row counts as unchanged
-        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
+        widget=forms.Select(
+            attrs={"class": "form-select form-select-sm", "aria-label": "Operator"}
+        ),
     )
     value = forms.CharField(
         required=False,
         max_length=1000,
-        widget=forms.TextInput(attrs={"class": "form-control form-control-sm"}),
+        widget=forms.TextInput(
+            attrs={"class": "form-control form-control-sm", "aria-label": "Value"}
+        ),
     )
     weight = forms.IntegerField(
         min_value=1,
         max_value=100,
         initial=1,
-        widget=forms.NumberInput(attrs={"class": "form-control form-control-sm"}),
+        widget=forms.NumberInput(
+            attrs={"class": "form-control form-control-sm", "aria-label": "Weight"}
+        ),
     )
 
     def clean(self):
