@@ -2,7 +2,6 @@
 event ids store each event once."""
 
 import threading
-import time
 
 import pytest
 from django.conf import settings
@@ -31,15 +30,13 @@ def batch(prefix: str, n: int, *, known: int = 0):
 
 
 @pytest.mark.django_db
-def test_a_thousand_events_for_known_leads_take_well_under_a_second(key_client):
+def test_a_thousand_events_for_known_leads_are_accepted_in_one_request(key_client):
+    # Speed is measured by bench/ (B2), not by a timed unit test on a shared machine.
     for i in range(300):
         LeadFactory(email=f"person{i}@example.com")
-    started = time.perf_counter()
     response = key_client.post("/api/v1/events/", batch("perf", 1000, known=300), format="json")
-    elapsed = time.perf_counter() - started
     assert response.json()["accepted"] == 1000
-    print(f"1000 events: {elapsed * 1000:.0f} ms")  # noqa: T201 - shown with -s
-    assert elapsed < 1.0
+    assert Lead.objects.count() == 300
 
 
 @pytest.mark.postgres
@@ -110,14 +107,10 @@ def test_a_thousand_events_for_new_people_create_them_set_based(key_client):
         }
         for i in range(1000)
     ]
-    started = time.perf_counter()
     body = key_client.post("/api/v1/events/", items, format="json").json()
-    elapsed = time.perf_counter() - started
-    print(f"1000 events for 1000 new leads: {elapsed * 1000:.0f} ms")  # noqa: T201
     assert body["accepted"] == 1000
     assert all(r["lead_created"] for r in body["results"])
     assert Lead.objects.count() == 1000
     lead = Lead.objects.get(email="new7@x.example")
     assert (lead.company, lead.attributes, lead.stage.slug) == ("X", {"tier": "gold"}, "lead")
     assert lead.stage_changes.get().rule.startswith("api key ")
-    assert elapsed < 2.0
