@@ -32,18 +32,15 @@ from django.db.models import (
     DurationField,
     ExpressionWrapper,
     F,
-    IntegerField,
-    OuterRef,
+    FilteredRelation,
     Q,
     QuerySet,
-    Subquery,
     Sum,
-    Value,
 )
 from django.db.models.functions import Coalesce, TruncWeek
 from django.utils import timezone
 
-from leads.handoff.models import Handoff, HandoffStatus, RejectReason, Touch
+from leads.handoff.models import Handoff, HandoffStatus, RejectReason
 from leads.models import StageKind
 from sla.models import ClockKind, ClockStatus, SlaAgreement, SlaClock
 from sla.services import active_agreement
@@ -230,59 +227,52 @@ def handoffs_for(f: ComplianceFilters) -> QuerySet:
 # --- Sales side
 
 
-def speed_to_lead(handoffs: QuerySet) -> list[dict]:
-    """Histogram of minutes from handoff to first touch, in one query."""
+def _speed_bins() -> dict[str, Count]:
     counts = {}
     for n, (_, low, high) in enumerate(SPEED_BINS):
         condition = Q(first_touch_at__gte=F("created_at") + timedelta(minutes=low))
         if high is not None:
             condition &= Q(first_touch_at__lt=F("created_at") + timedelta(minutes=high))
         counts[f"bin{n}"] = Count("pk", filter=condition)
-    row = handoffs.aggregate(never=Count("pk", filter=Q(first_touch_at__isnull=True)), **counts)
+    counts["never"] = Count("pk", filter=Q(first_touch_at__isnull=True))
+    return counts
+
+
+def _speed_rows(row: dict) -> list[dict]:
     bins = [
         {"bin": label, "handoffs": row[f"bin{n}"]} for n, (label, _, _) in enumerate(SPEED_BINS)
     ]
     return [*bins, {"bin": NEVER, "handoffs": row["never"]}]
 
 
-def _clock_counts(handoffs: QuerySet) -> dict[str, int]:
-    return SlaClock.objects.filter(handoff__in=handoffs.values("pk")).aggregate(
-        first_touch_met=Count("pk", filter=Q(kind=ClockKind.FIRST_TOUCH, status=ClockStatus.MET)),
-        first_touch_breached=Count(
-            "pk", filter=Q(kind=ClockKind.FIRST_TOUCH, status=ClockStatus.BREACHED)
-        ),
-        breaches=Count("pk", filter=Q(status=ClockStatus.BREACHED)),
-    )
+def speed_to_lead(handoffs: QuerySet) -> list[dict]:
+    """Histogram of minutes from handoff to first touch, in one query."""
+    return _speed_rows(handoffs.aggregate(**_speed_bins()))
 
 
-def _touch_count() -> Subquery:
-    touches = (
-        Touch.objects.filter(handoff_id=OuterRef("pk"))
-        .order_by()
-        .values("handoff_id")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Coalesce(Subquery(touches, output_field=IntegerField()), Value(0))
+def _first_touch_clock() -> FilteredRelation:
+    return FilteredRelation("sla_clocks", condition=Q(sla_clocks__kind=ClockKind.FIRST_TOUCH))
 
 
 def attempts(handoffs: QuerySet, *, min_attempts: int) -> dict:
     """Touches per lead against the policy's minimum: average, share meeting it, and a
-    distribution 0, 1, ... min_attempts or more. Rejected handoffs owe no attempts."""
-    owed = handoffs.exclude(status=HandoffStatus.REJECTED).annotate(n_touches=_touch_count())
-    buckets = {str(n): Count("pk", filter=Q(n_touches=n)) for n in range(min_attempts)}
-    buckets[f"{min_attempts}+"] = Count("pk", filter=Q(n_touches__gte=min_attempts))
+    distribution 0, 1, ... min_attempts or more. Rejected handoffs owe no attempts.
+    Counted with one join grouped per handoff, aggregated over in the database."""
+    owed = handoffs.exclude(status=HandoffStatus.REJECTED).annotate(n_touches=Count("touches"))
+    buckets = {f"n{n}": Count("pk", filter=Q(n_touches=n)) for n in range(min_attempts)}
+    buckets["met"] = Count("pk", filter=Q(n_touches__gte=min_attempts))
     row = owed.aggregate(total=Count("pk"), touches=Sum("n_touches"), **buckets)
-    touches = row["touches"] or 0
-    meeting = row[f"{min_attempts}+"]
+    total, touches, meeting = row["total"], row["touches"] or 0, row["met"]
+    distribution = [{"touches": str(n), "leads": row[f"n{n}"]} for n in range(min_attempts)]
+    distribution.append({"touches": f"{min_attempts}+", "leads": meeting})
     return {
         "min_attempts": min_attempts,
-        "leads": row["total"],
+        "leads": total,
         "touches": touches,
-        "average": None if not row["total"] else round(touches / row["total"], 2),
+        "average": None if not total else round(touches / total, 2),
         "meeting_policy": meeting,
-        "meeting_policy_pct": _share(meeting, row["total"]),
-        "distribution": [{"touches": key, "leads": row[key]} for key in buckets],
+        "meeting_policy_pct": _share(meeting, total),
+        "distribution": distribution,
     }
 
 
@@ -355,33 +345,24 @@ def weekly_trend(f: ComplianceFilters, *, weeks: int = TREND_WEEKS) -> list[dict
         source=f.source,
         model_id=f.model_id,
     )
+    # The first-touch clock joined on (handoff, kind), unique: one row per handoff, so the
+    # counts need no DISTINCT.
     rows = (
         handoffs_for(wide)
-        .annotate(week=TruncWeek("created_at", tzinfo=tz))
+        .annotate(ft=_first_touch_clock(), week=TruncWeek("created_at", tzinfo=tz))
         .values("week")
         .annotate(
-            handoffs=Count("pk", distinct=True),
-            met=Count(
-                "sla_clocks",
-                filter=Q(
-                    sla_clocks__kind=ClockKind.FIRST_TOUCH, sla_clocks__status=ClockStatus.MET
-                ),
-            ),
-            missed=Count(
-                "sla_clocks",
-                filter=Q(
-                    sla_clocks__kind=ClockKind.FIRST_TOUCH,
-                    sla_clocks__status=ClockStatus.BREACHED,
-                ),
-            ),
-            accepted=Count("pk", distinct=True, filter=Q(accepted_at__isnull=False)),
+            handoffs=Count("pk"),
+            accepted=Count("pk", filter=Q(accepted_at__isnull=False)),
+            met=Count("pk", filter=Q(ft__status=ClockStatus.MET)),
+            missed=Count("pk", filter=Q(ft__status=ClockStatus.BREACHED)),
         )
     )
-    by_week = {}
-    for row in rows:
-        week = row["week"]
-        week = week.astimezone(tz).date() if isinstance(week, datetime) else week
-        by_week[week] = row
+
+    def local_monday(value) -> date:
+        return value.astimezone(tz).date() if isinstance(value, datetime) else value
+
+    by_week = {local_monday(row["week"]): row for row in rows}
     trend = []
     for n in range(weeks):
         monday = first_monday + timedelta(weeks=n)
@@ -403,13 +384,22 @@ def sales_figures(
 ) -> dict:
     handoffs = handoffs_for(f)
     terms = terms or policy()
-    totals = handoffs.aggregate(
+    totals = handoffs.annotate(ft=_first_touch_clock()).aggregate(
         handoffs=Count("pk"),
         accepted=Count("pk", filter=Q(accepted_at__isnull=False)),
         rejected=Count("pk", filter=Q(status=HandoffStatus.REJECTED)),
         touched=Count("pk", filter=Q(first_touch_at__isnull=False)),
+        first_touch_met=Count("pk", filter=Q(ft__status=ClockStatus.MET)),
+        first_touch_breached=Count("pk", filter=Q(ft__status=ClockStatus.BREACHED)),
+        **_speed_bins(),
     )
-    clocks = _clock_counts(handoffs)
+    clocks = {
+        "first_touch_met": totals["first_touch_met"],
+        "first_touch_breached": totals["first_touch_breached"],
+        "breaches": SlaClock.objects.filter(
+            handoff__in=handoffs.values("pk"), status=ClockStatus.BREACHED
+        ).count(),
+    }
     decided = clocks["first_touch_met"] + clocks["first_touch_breached"]
     durations = duration_stats(handoffs, force_python=force_python)
     return {
@@ -426,7 +416,7 @@ def sales_figures(
         "first_touch_breached": clocks["first_touch_breached"],
         "within_sla_pct": _share(clocks["first_touch_met"], decided),
         "breaches": clocks["breaches"],
-        "speed_to_lead": speed_to_lead(handoffs),
+        "speed_to_lead": _speed_rows(totals),
         "attempts": attempts(handoffs, min_attempts=terms.min_attempts),
         "reps": rep_table(handoffs, force_python=force_python),
         "weekly": weekly_trend(f),
@@ -484,33 +474,48 @@ def _month_end(day: date) -> date:
     return following - timedelta(days=1)
 
 
-def conversion_by(handoffs: QuerySet, group: str, label: str) -> list[dict]:
-    rows = (
-        handoffs.values(group)
-        .annotate(
-            mqls=Count("pk"),
-            sqls=Count(
-                "pk",
-                filter=Q(status=HandoffStatus.QUALIFIED) | Q(lead__stage__kind__in=SQL_KINDS),
-            ),
-            won=Count("pk", filter=Q(lead__stage__kind=StageKind.CUSTOMER)),
-        )
-        .order_by("-mqls", group)
+BREAKDOWNS = [
+    ("by_persona", "lead__current_score__persona__name", "persona"),
+    ("by_source", "lead__source", "source"),
+    ("by_model", "scoring_model__version", "model_version"),
+]
+
+
+def conversions(handoffs: QuerySet) -> dict[str, list[dict]]:
+    """MQL -> SQL -> won by persona, by source and by model version: one scan grouped by
+    the three together, then summed per dimension over those few group rows."""
+    groups = [field for _, field, _ in BREAKDOWNS]
+    rows = handoffs.values(*groups).annotate(
+        mqls=Count("pk"),
+        sqls=Count(
+            "pk", filter=Q(status=HandoffStatus.QUALIFIED) | Q(lead__stage__kind__in=SQL_KINDS)
+        ),
+        won=Count("pk", filter=Q(lead__stage__kind=StageKind.CUSTOMER)),
     )
-    table = []
+    sums: dict[str, dict] = {name: defaultdict(lambda: [0, 0, 0]) for name, _, _ in BREAKDOWNS}
     for row in rows:
-        name = row[group]
-        table.append(
+        for name, field_name, _ in BREAKDOWNS:
+            total = sums[name][row[field_name]]
+            total[0] += row["mqls"]
+            total[1] += row["sqls"]
+            total[2] += row["won"]
+    result = {}
+    for name, _, label in BREAKDOWNS:
+        table = [
             {
-                label: "(none)" if name in (None, "") else str(name),
-                "mqls": row["mqls"],
-                "sqls": row["sqls"],
-                "won": row["won"],
-                "mql_to_sql_pct": _share(row["sqls"], row["mqls"]),
-                "sql_to_won_pct": _share(row["won"], row["sqls"]),
+                label: "(none)" if key in (None, "") else str(key),
+                "mqls": mqls,
+                "sqls": sqls,
+                "won": won,
+                "mql_to_sql_pct": _share(sqls, mqls),
+                "sql_to_won_pct": _share(won, sqls),
             }
-        )
-    return table
+            for key, (mqls, sqls, won) in sums[name].items()
+        ]
+        # Busiest first; "(none)" after named groups of the same size.
+        table.sort(key=lambda r: (-r["mqls"], r[label] == "(none)", r[label]))
+        result[name] = table
+    return result
 
 
 def rejection_reasons(handoffs: QuerySet) -> list[dict]:
@@ -559,9 +564,7 @@ def marketing_figures(f: ComplianceFilters, *, terms: SlaAgreement | None = None
         "not_icp_pct": _share(totals["not_icp"], decided),
         "not_icp_max_pct": terms.max_not_icp_percent,
         "rejection_reasons": rejection_reasons(handoffs),
-        "by_persona": conversion_by(handoffs, "lead__current_score__persona__name", "persona"),
-        "by_source": conversion_by(handoffs, "lead__source", "source"),
-        "by_model": conversion_by(handoffs, "scoring_model__version", "model_version"),
+        **conversions(handoffs),
     }
 
 
