@@ -27,6 +27,7 @@ from bench.common import (
 
 HEADER = ["Email", "First Name", "Last Name", "Company", "Job Title", "Country", "Employees"]
 DOMAIN = "import.bench.example.com"
+SOURCE = "bench-import"
 
 
 def rows_total() -> int:
@@ -54,23 +55,18 @@ def write_csv(n: int) -> str:
 
 
 def cleanup() -> None:
-    """Delete imported leads (and their history, by cascade) so every run starts alike."""
+    """Delete imported leads (and their history) so every run starts alike. By source,
+    which is indexed: no DDL here, a rescore may be running beside us."""
     import psycopg2
 
     conn = psycopg2.connect(database_url())
     with conn.cursor() as cur:
         cur.execute(
-            "CREATE INDEX IF NOT EXISTS bench_lead_email_domain ON leads_lead "
-            "(split_part(email, '@', 2))"
+            "DELETE FROM leads_stagechange WHERE lead_id IN "
+            "(SELECT id FROM leads_lead WHERE source = %s)",
+            [SOURCE],
         )
-        cur.execute(
-            "SELECT array_agg(id) FROM leads_lead WHERE split_part(email, '@', 2) = %s", [DOMAIN]
-        )
-        ids = cur.fetchone()[0] or []
-        if ids:
-            cur.execute("DELETE FROM leads_stagechange WHERE lead_id = ANY(%s)", [ids])
-            cur.execute("DELETE FROM leads_lead WHERE id = ANY(%s)", [ids])
-        cur.execute("DROP INDEX IF EXISTS bench_lead_email_domain")
+        cur.execute("DELETE FROM leads_lead WHERE source = %s", [SOURCE])
     conn.commit()
     conn.close()
 
@@ -114,7 +110,7 @@ def raw_copy(path: str) -> float:
 def ours(path: str, n: int) -> float:
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "manage.py", "import_leads", path, "--source", "bench-import"],
+        [sys.executable, "manage.py", "import_leads", path, "--source", SOURCE],
         cwd=ROOT,
         env=bench_env(),
         capture_output=True,
