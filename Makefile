@@ -62,14 +62,15 @@ screenshots: install-dev
 	$(BIN)/pytest -m browser tests/journeys --screenshots-to docs/screenshots
 
 # Benchmarks (docs/benchmarks.md): PostgreSQL and Redis on 127.0.0.1, data in the
-# smarketing_bench database (rebuilt only when BENCH_SCALE changes). BENCH_SCALE=1.0 is the
-# issue's 1M leads / 10M activities; BENCH_ONLY=b4,b5 reruns some, keeping the others.
+# smarketing_bench database (rebuilt only when BENCH_SCALE changes). The default 1.0 is the
+# issue's 1M leads / 10M activities (hours: B4 rescores 1M leads per repeat); BENCH_SCALE=0.1
+# is a quick pass. BENCH_ONLY=b4,b5 reruns some, keeping the others' last results.
 $(VENV)/.installed-bench: pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e ".[dev,bench]"
 	@touch $@ $(VENV)/.installed-dev $(VENV)/.installed
 
 bench: $(VENV)/.installed-bench
-	BENCH_SCALE=$${BENCH_SCALE:-0.1} $(PY) -m bench.run
+	BENCH_SCALE=$${BENCH_SCALE:-1.0} $(PY) -m bench.run
 
 clean:
 	rm -rf var/celery var/cache
