@@ -60,7 +60,7 @@ def test_overview_shows_both_sides_with_the_hand_computed_figures(data, client_f
     assert response.context["sales"]["within_sla_pct"] == 30.0
     assert response.context["marketing"]["acceptance_pct"] == 66.7
     assert "30.0%" in page  # 3 of 10 decided first-touch clocks met
-    assert "p90 640.0 min" in page
+    assert "p90 10 h 40 min" in page  # 640 minutes
     assert "66.7%" in page and "22.2%" in page
     assert 'src="/static/chartkick/chartkick.js"' in page
     assert "cdn" not in page.lower()
@@ -213,3 +213,20 @@ def test_the_api_answers_bad_filters_with_field_messages(data, client_for, sales
 
 def test_the_api_needs_authentication(client):
     assert client.get("/api/v1/sla/compliance/").status_code in (401, 403)
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (None, "—"),
+        (4.5, "4.5 min"),
+        (60, "1 h"),
+        (135, "2 h 15 min"),
+        (2880, "2 d"),
+        (4000, "2 d 18 h"),
+    ],
+)
+def test_durations_read_as_minutes_hours_and_days(value, shown):
+    from sla.templatetags.sla_compliance import minutes
+
+    assert minutes(value) == shown
