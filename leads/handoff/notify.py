@@ -7,7 +7,9 @@ an admin can see why nothing went out), and each active webhook of the team gets
 Keys are `handoff:{id}:{channel}:{user or endpoint id}`, so a second run adds nothing."""
 
 from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.urls import NoReverseMatch, reverse
@@ -28,13 +30,16 @@ def handoff_notify(
     *, handoff_id: int, now: datetime, due_text: str | None = None
 ) -> list[Notification]:
     """Create the handoff's outbox rows once each, mark it notified, and let the relay send
-    them after commit. `due_text` is the hook for the SLA's first-touch due time (e.g.
-    "by 14:30 UTC today"); without an SLA the message leaves it out."""
+    them after commit. The message says when the first call is due: `due_text` if given,
+    else the first-touch due time the SLA put on the handoff, in the team's time zone;
+    without an SLA it leaves that out."""
     handoff = Handoff.objects.select_related("lead", "team", "owner").filter(pk=handoff_id).first()
     if handoff is None or handoff.status not in NOTIFY_STATUSES:
         return []
     recipients = handoff_recipients(handoff)
     wanted = channels_for([user.pk for user in recipients])
+    if due_text is None and handoff.first_touch_due_at:
+        due_text = local_due_text(handoff.first_touch_due_at, team=handoff.team, now=now)
     message = handoff_message(handoff, due_text=due_text)
     endpoints = list(handoff.team.webhooks.filter(active=True)) if handoff.team else []
     rows = []
@@ -81,6 +86,18 @@ def handoff_recipients(handoff: Handoff) -> list:
     else:
         users = User.objects.filter(groups__name=Role.SALES_REP.value, is_active=True)
     return list(users.distinct().order_by("pk"))
+
+
+def local_due_text(due: datetime, *, team, now: datetime) -> str:
+    """A due time as the rep reads it: the team's local time, the day only when not today."""
+    try:
+        zone = ZoneInfo(team.timezone if team else settings.TIME_ZONE)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    local = due.astimezone(zone)
+    if local.date() == now.astimezone(zone).date():
+        return f"by {local:%H:%M %Z} today"
+    return f"by {local:%a %d %b %H:%M %Z}"
 
 
 def _lead_headline(lead) -> str:
@@ -133,7 +150,9 @@ def handoff_message(handoff: Handoff, *, due_text: str | None = None) -> dict:
             if handoff.owner
             else None
         ),
-        "due": due_text,
+        "first_touch_due_at": (
+            handoff.first_touch_due_at.isoformat() if handoff.first_touch_due_at else None
+        ),
         "links": {"lead": absolute_url(link), "queue": absolute_url(_url("leads:queue"))},
     }
     return {"title": title, "body": "\n".join(lines), "link": link, "payload": payload}

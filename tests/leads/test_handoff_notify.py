@@ -2,6 +2,7 @@
 once however often the task runs."""
 
 import json
+from datetime import timedelta
 
 import pytest
 from django.core import mail
@@ -176,10 +177,30 @@ def test_a_missing_or_already_closed_handoff_is_left_quietly(rep):
     assert Notification.objects.count() == 0
 
 
-def test_the_sla_due_time_is_said_when_there_is_one(rep):
+def test_without_an_sla_the_message_names_no_due_time(rep):
     handoff = make_handoff(status=HandoffStatus.ASSIGNED, owner=rep)
-    handoff_notify(handoff_id=handoff.pk, now=NOW, due_text="by 14:00 UTC today")
-    assert "First call due by 14:00 UTC today." in _rows(handoff, Channel.IN_APP).get().body
+    handoff_notify(handoff_id=handoff.pk, now=NOW)
+    row = _rows(handoff, Channel.IN_APP).get()
+    assert "due" not in row.body
+    assert row.payload["first_touch_due_at"] is None
+
+
+def test_the_first_touch_due_time_is_said_in_the_teams_time_zone(rep):
+    team = SalesTeam.objects.create(name="EMEA", timezone="Europe/Berlin")
+    handoff = make_handoff(status=HandoffStatus.ASSIGNED, owner=rep, team=team)
+    due = NOW + timedelta(hours=2)  # 14:00 UTC is 15:00 in Berlin in November
+    Handoff.objects.filter(pk=handoff.pk).update(first_touch_due_at=due)
+    handoff_notify(handoff_id=handoff.pk, now=NOW)
+    row = _rows(handoff, Channel.IN_APP).get()
+    assert "First call due by 15:00 CET today." in row.body
+    assert row.payload["first_touch_due_at"] == due.isoformat()
+
+
+def test_a_due_time_on_another_day_names_the_day(rep):
+    handoff = make_handoff(status=HandoffStatus.ASSIGNED, owner=rep)
+    Handoff.objects.filter(pk=handoff.pk).update(first_touch_due_at=NOW + timedelta(days=3))
+    handoff_notify(handoff_id=handoff.pk, now=NOW)
+    assert "First call due by Mon 30 Nov 12:00 UTC." in _rows(handoff, Channel.IN_APP).get().body
 
 
 def test_a_lead_without_name_title_or_company_still_reads_well(rep):
