@@ -344,7 +344,8 @@ def review(request):
     context = {
         "review": data,
         "previous": first - timedelta(days=7),
-        "next": first + timedelta(days=7) if first + timedelta(days=7) <= today else None,
+        # A week is reviewable once it has ended.
+        "next": first + timedelta(days=7) if first + timedelta(days=13) < today else None,
         "page": "review",
         "weekday_name": calendar.day_name[data.terms.review_weekday - 1],
         "last_sent": ReviewSent.objects.filter(sent_at__isnull=False).first(),

@@ -120,15 +120,21 @@ def _judge(review: WeeklyReview) -> None:
             f"{attempts['average']} touches per lead on average",
         ),
     )
-    worst = review.goal_figures.worst_stage if review.goal_figures else None
-    if worst is not None and worst.pacing_pct is not None:
+    # The stages the SLA is about: visits are recorded for known leads only (see goals) and
+    # deals lag weeks behind, so MQLs and SQLs say whether the teams are on pace.
+    stages = [
+        st
+        for st in (review.goal_figures.stages if review.goal_figures else [])
+        if st.key in ("mqls", "sqls") and st.pacing_pct is not None
+    ]
+    if stages:
+        worst = min(stages, key=lambda st: st.pacing_pct)
         put(
             worst.pacing_pct >= 100,
             Finding(
                 f"Goal pacing ({review.goal})",
                 f"{worst.pacing_pct:.0f}%",
-                f"weakest stage: {worst.label}, {worst.actual} of {worst.target_to_date} "
-                "expected by now",
+                f"{worst.label}: {worst.actual} so far, {worst.target_to_date:.0f} expected by now",
             ),
         )
 
