@@ -166,6 +166,21 @@ def _counts() -> tuple[int, int]:
         return cur.fetchone()
 
 
+def _leads_handed_off_twice(*, since) -> int:
+    """Leads holding two open handoffs, one of them made during the benchmark. (A lead
+    that Sales rejected back to Marketing may qualify again: a new crossing, not a twin.)"""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT count(*) FROM (SELECT lead_id FROM leads_handoff "
+            "WHERE status IN ('pool', 'assigned', 'accepted') GROUP BY lead_id "
+            "HAVING count(*) > 1 AND max(created_at) >= %s) twice",
+            [since],
+        )
+        return cur.fetchone()[0]
+
+
 def profile_chunk(model) -> str:
     """pyinstrument over one chunk of the Python rescore, without qualifying."""
     from django.utils import timezone
@@ -209,6 +224,7 @@ def run(ctx: Ctx) -> list[Check]:
     busy_p99 = Figure("ingest p99 during rescore", "ms", higher_is_better=False)
     crossings: list[int] = []
     changed_rows: list[int] = []
+    started = timezone.now()
     double_handoffs = 0
     for _ in range(B4_REPEATS or repeats()):
         seconds, changed = run_baseline(sql, timezone.now())
@@ -225,7 +241,8 @@ def run(ctx: Ctx) -> list[Check]:
         handoffs_after, mql_after = _counts()
         crossings.append(handoffs_after - handoffs_before)
         double_handoffs += (handoffs_after - handoffs_before) - (mql_after - mql_before)
-    once = all(c == 0 for c in crossings[1:]) and double_handoffs == 0
+    twice = _leads_handed_off_twice(since=started)
+    once = twice == 0 and double_handoffs == 0
     ctx.extras["b4_rescore"] = {
         "leads rescored": leads,
         "rescore chunk": CHUNK,
@@ -255,12 +272,17 @@ def run(ctx: Ctx) -> list[Check]:
         Check(
             "B4",
             "MQL crossings emitted once",
-            "later repeats emit 0; one handoff per MQL stage change",
+            "no lead with two open handoffs; one handoff per MQL stage change",
             None,
             None,
             None,
             once,
-            note=f"handoffs per repeat: {crossings}",
+            note=(
+                f"handoffs per repeat: {crossings} (later repeats qualify only leads whose "
+                f"score rose meanwhile: decay, events of the background load); leads with a "
+                f"second open handoff: {twice}; handoffs without their own MQL move: "
+                f"{double_handoffs}"
+            ),
         ),
         ratio_check(
             "B4",

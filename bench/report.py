@@ -71,6 +71,13 @@ def markdown(doc: dict) -> str:
         "  (`bench/loadgen.py`, threads with keep-alive `http.client`) shares the 2 cores and",
         "  drives baseline and app alike. Same database, same durability settings for both.",
         "",
+        f"- **Data**: deterministic (`bench/generate.py`, seed {doc['data'].get('seed')}), "
+        f"loaded with COPY in {_num((doc.get('generation_seconds') or {}).get('total'))} s; "
+        f"the busiest 1% of leads hold "
+        f"{_num(100 * (doc['data'].get('top_1pct_activity_share') or 0))}% of the activity.",
+        "- **Run it**: `make bench` (full scale), `BENCH_SCALE=0.1 make bench` (quick),",
+        "  `BENCH_ONLY=b5 make bench` (one benchmark; the others keep their last results).",
+        "",
         "## Summary",
         "",
         "| # | What | Ours | Baseline | Ratio | Target | Verdict |",
@@ -101,6 +108,9 @@ def markdown(doc: dict) -> str:
             lines += [f"| {k} | {_num(v)} |" for k, v in extras.items()]
         if profile:
             lines += ["", "Profile (pyinstrument) of the slow path:", "", "```", profile, "```"]
+    notes = ROOT / "bench" / "NOTES.md"
+    if notes.exists():
+        lines += ["", notes.read_text().strip()]
     return "\n".join(lines) + "\n"
 
 
