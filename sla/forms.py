@@ -95,7 +95,9 @@ class CalendarForm(forms.Form):
         label="Default calendar",
         help_text="Used by every team without a calendar of its own.",
     )
-    timezone = forms.CharField(max_length=64, help_text="e.g. Europe/Berlin, America/New_York")
+    timezone = forms.CharField(
+        label="Time zone", max_length=64, help_text="e.g. Europe/Berlin, America/New_York"
+    )
     holiday_country = forms.CharField(
         max_length=2, required=False, help_text="ISO code, e.g. DE, US. Empty: no public holidays."
     )
