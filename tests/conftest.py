@@ -35,6 +35,22 @@ def _private_broker_folder():
     shutil.rmtree(folder, ignore_errors=True)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_stray_connections_at_the_end(django_db_setup, django_db_blocker):
+    """Worker and live-server threads leave PostgreSQL sessions open; end them before the
+    test database is dropped, or the drop fails and the database lingers."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     from django.core.cache import cache
@@ -107,6 +123,10 @@ def celery_worker(transactional_db):
     def close_connections(**kwargs):
         connections.close_all()
 
+    # Tasks that earlier tests enqueued without a worker (their rows are gone now) would
+    # otherwise run first, and could even hit rows that reuse their ids.
+    with celery_app.connection_for_write() as conn:
+        conn.default_channel.queue_purge(celery_app.conf.task_default_queue)
     task_postrun.connect(close_connections, weak=False)
     try:
         with start_worker(

@@ -3,7 +3,6 @@ three users' journeys. Every page is watched for console errors and failed reque
 key screens are saved as screenshots (tests/journeys/screenshots/, out of git; or the folder
 given with --screenshots-to, which `make screenshots` points at docs/screenshots/)."""
 
-import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,15 +111,16 @@ class Journey:
         assert page.evaluate(A11Y_SCRIPT) == [], page.url
 
 
-@pytest.fixture(scope="session")
-def chromium():
+@pytest.fixture
+def chromium(monkeypatch):
+    """One browser per journey: Playwright's sync API runs an event loop in this thread for
+    as long as it lives, which other browser tests (and Django's async guard) must not see."""
     playwright_api = pytest.importorskip("playwright.sync_api")
-    # Playwright's sync API keeps an event loop running in this thread; the ORM calls the
-    # tests make between browser steps are still plain synchronous code.
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     path = shutil.which("chromium")
     if path is None:
         pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    # The ORM calls a journey makes between browser steps are plain synchronous code.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with playwright_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
         yield browser
