@@ -158,7 +158,9 @@ class AgreementViewSet(
     def propose(self, request, pk=None):
         """Freeze a draft and send it to the Marketing and Sales leads to sign."""
         agreement = self.get_object()
-        services.agreement_propose(agreement=agreement, now=timezone.now())
+        now = timezone.now()
+        services.agreement_propose(agreement=agreement, now=now)
+        services.agreement_proposed_notify(agreement=agreement, now=now)
         return self._fresh(request, agreement.pk)
 
     @extend_schema(request=None, responses={200: AgreementSerializer})

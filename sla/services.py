@@ -701,3 +701,34 @@ def _event_notify(
                 skip_reason="The recipient turned this channel off." if off else "",
                 **message,
             )
+
+
+def agreement_proposed_notify(*, agreement: SlaAgreement, now: datetime) -> int:
+    """Tell the team leads (everyone who may sign) that a version waits for them, in the
+    app. Once per version and lead: the outbox key says so."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Q
+    from django.urls import reverse
+
+    from smarketing.notifications.models import Channel
+    from smarketing.notifications.services import notification_enqueue
+
+    perm = Q(
+        groups__permissions__codename="sign_off_slaagreement",
+        groups__permissions__content_type__app_label="sla",
+    )
+    leads = get_user_model().objects.filter(perm, is_active=True).distinct().order_by("pk")
+    link = reverse("sla:agreement_detail", args=[agreement.pk])
+    for user in leads:
+        notification_enqueue(
+            kind="sla.proposed",
+            key=f"sla-agreement:{agreement.pk}:proposed:{Channel.IN_APP}:{user.pk}",
+            channel=Channel.IN_APP,
+            recipient=user,
+            title=f"SLA v{agreement.version} waits for your signature",
+            body="Read what changed, then sign for your team.",
+            link=link,
+            payload={"agreement_id": agreement.pk, "version": agreement.version},
+            now=now,
+        )
+    return len(leads)

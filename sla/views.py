@@ -242,8 +242,10 @@ def agreement_new_version(request, pk: int):
 @require_POST
 def agreement_propose(request, pk: int):
     agreement = get_agreement_for_user(request.user, pk, CHANGE)
+    now = timezone.now()
     try:
-        services.agreement_propose(agreement=agreement, now=timezone.now())
+        services.agreement_propose(agreement=agreement, now=now)
+        services.agreement_proposed_notify(agreement=agreement, now=now)
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:

@@ -271,3 +271,21 @@ def test_the_detail_page_has_a_bounded_number_of_queries(
         assert client.get(f"/sla/agreements/{v1.pk}/").status_code == 200
     with django_assert_max_num_queries(15):
         assert client.get("/sla/").status_code == 200
+
+
+def test_sending_for_signature_tells_both_team_leads_in_the_app(
+    client_for, marketing_manager, sales_manager, rep
+):
+    from smarketing.notifications.models import Notification
+
+    draft = services.agreement_create(actor=marketing_manager, now=NOW)
+    client = client_for(marketing_manager)
+    client.post(reverse("sla:agreement_propose", args=[draft.pk]))
+    rows = Notification.objects.filter(kind="sla.proposed").order_by("recipient__username")
+    assert [(n.recipient.username, n.title) for n in rows] == [
+        ("marcus", "SLA v1 waits for your signature"),
+        ("sofia", "SLA v1 waits for your signature"),
+    ]
+    assert rows[0].link == reverse("sla:agreement_detail", args=[draft.pk])
+    client.post(reverse("sla:agreement_propose", args=[draft.pk]))  # 409 path: no new rows
+    assert Notification.objects.filter(kind="sla.proposed").count() == 2
