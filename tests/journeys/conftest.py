@@ -51,8 +51,9 @@ class Watcher:
     """What went wrong in the browser while a journey ran."""
 
     console_errors: list[str] = field(default_factory=list)
-    failed_requests: list[str] = field(default_factory=list)
+    failed_requests: list[tuple[str, object]] = field(default_factory=list)
     expected_statuses: set[int] = field(default_factory=set)
+    downloads: set[str] = field(default_factory=set)
 
     def attach(self, page):
         page.on(
@@ -64,13 +65,12 @@ class Watcher:
             ),
         )
         page.on("pageerror", lambda exc: self.console_errors.append(f"{page.url}: {exc}"))
-        page.on(
-            "requestfailed", lambda req: self.failed_requests.append(f"{req.url} {req.failure}")
-        )
+        page.on("requestfailed", lambda req: self.failed_requests.append((req.url, req.failure)))
+        page.on("download", lambda download: self.downloads.add(download.url))
         page.on(
             "response",
             lambda resp: (
-                self.failed_requests.append(f"{resp.status} {resp.url}")
+                self.failed_requests.append((resp.url, resp.status))
                 if resp.status >= 400 and resp.status not in self.expected_statuses
                 else None
             ),
@@ -83,7 +83,9 @@ class Watcher:
 
     def assert_clean(self):
         assert self.console_errors == [], self.console_errors
-        assert self.failed_requests == [], self.failed_requests
+        # A download aborts the navigation that started it; that is not a failure.
+        failed = [(url, why) for url, why in self.failed_requests if url not in self.downloads]
+        assert failed == [], failed
 
 
 class Journey:
@@ -93,12 +95,12 @@ class Journey:
         self.shots = shots
         self.watcher = Watcher()
 
-    def login(self, username: str):
+    def login(self, username: str, password: str = PASSWORD):
         context = self.browser.new_context(viewport={"width": 1280, "height": 900})
         page = self.watcher.attach(context.new_page())
         page.goto(f"{self.base}/accounts/login/")
         page.fill("input[name=username]", username)
-        page.fill("input[name=password]", PASSWORD)
+        page.fill("input[name=password]", password)
         page.get_by_role("button", name="Log in").click()
         page.wait_for_url(f"{self.base}/")
         return page
