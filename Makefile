@@ -58,8 +58,13 @@ test: install-dev
 	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# The README's pictures come from the browser journeys: run them, keep three key screens.
+README_SHOTS := 02-rule-builder 07-my-leads 09-sla-dashboard
 screenshots: install-dev
-	$(BIN)/pytest -m browser tests/journeys --screenshots-to docs/screenshots
+	rm -rf var/screenshots
+	$(BIN)/pytest -q -m browser tests/journeys --screenshots-to var/screenshots
+	mkdir -p docs/screenshots
+	for shot in $(README_SHOTS); do cp var/screenshots/$$shot.png docs/screenshots/; done
 
 # Benchmarks (docs/benchmarks.md): PostgreSQL and Redis on 127.0.0.1, data in the
 # smarketing_bench database (rebuilt only when BENCH_SCALE changes). The default 1.0 is the

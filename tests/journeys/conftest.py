@@ -65,7 +65,7 @@ class Watcher:
             ),
         )
         page.on("pageerror", lambda exc: self.console_errors.append(f"{page.url}: {exc}"))
-        page.on("requestfailed", lambda req: self.failed_requests.append((req.url, req.failure)))
+        page.on("requestfailed", self._request_failed)
         page.on("download", lambda download: self.downloads.add(download.url))
         page.on(
             "response",
@@ -76,6 +76,13 @@ class Watcher:
             ),
         )
         return page
+
+    def _request_failed(self, request) -> None:
+        # Leaving a page aborts its in-flight htmx polls (the inbox badge); that is the
+        # browser tidying up, not a request that failed.
+        if request.failure == "net::ERR_ABORTED" and request.resource_type in ("xhr", "fetch"):
+            return
+        self.failed_requests.append((request.url, request.failure))
 
     def _expected_console(self, text: str) -> bool:
         # The browser logs every non-2xx response; the ones a journey expects are not errors.
