@@ -1,6 +1,7 @@
 """The one settings module. Every value comes from the environment; production differs from
 development only by what the environment says (see README, "Configuration")."""
 
+import os
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -119,6 +120,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 if TESTING:
     # Tests start workers in threads; connections must not outlive the task that opened them.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+        # A file, not SQLite's shared in-memory database: its table locks fail at once
+        # ("database table is locked") when a worker thread writes, where a file in WAL
+        # mode waits for the lock. One file per test process.
+        DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
