@@ -1,6 +1,7 @@
 """Handoff writes. `handoff_create` runs inside the qualification's transaction; the actions
 Sales takes on a handoff (claim, accept, reject, touch, qualify) live here too."""
 
+import logging
 from datetime import datetime
 
 from django.db import connection, transaction
@@ -21,6 +22,8 @@ from leads.routing.services import route_handoff
 from leads.services import lead_change_stage
 from personas.models import ContentPiece
 from smarketing.errors import ApplicationError, Conflict
+
+logger = logging.getLogger(__name__)
 
 
 def handoff_create(
@@ -50,7 +53,12 @@ def handoff_create(
 def _notify_soon(handoff_id: int) -> None:
     from leads.handoff.tasks import handoff_notify_task
 
-    handoff_notify_task.delay(handoff_id)
+    try:
+        handoff_notify_task.delay(handoff_id)
+    except Exception:
+        # Runs on commit: the handoff is stored, so a broker outage must not fail the
+        # request or task that made it. The reconciler finds handoffs never notified.
+        logger.exception("Could not enqueue notifications of handoff %s", handoff_id)
 
 
 # --- What Sales does with a handoff -------------------------------------------------------

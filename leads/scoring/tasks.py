@@ -1,5 +1,8 @@
 """Thin tasks: take ids, re-read rows, call a service. A second run changes nothing."""
 
+import contextlib
+import logging
+
 from celery import shared_task
 from django.core.cache import cache
 from django.utils import timezone
@@ -7,15 +10,33 @@ from django.utils import timezone
 from leads.scoring import services
 from leads.scoring.models import RescoreJob, RescoreStatus
 
+logger = logging.getLogger(__name__)
+
 PENDING_KEY = "scoring:pending:{}"
 PENDING_TTL = 300  # seconds; a lost task frees the key by itself
 
 
 def score_lead_soon(lead_id: int) -> None:
     """Enqueue a rescore of one lead unless one is already waiting: a burst of events for
-    the same lead coalesces into one task, which reads all of them when it runs."""
-    if cache.add(PENDING_KEY.format(lead_id), 1, PENDING_TTL):
+    the same lead coalesces into one task, which reads all of them when it runs.
+
+    Never raises: it runs on commit, after the events are stored, so a broker or cache
+    outage must not turn an accepted request into a 500. The reconciler re-drives from the
+    database whatever this could not enqueue."""
+    key = PENDING_KEY.format(lead_id)
+    try:
+        if not cache.add(key, 1, PENDING_TTL):
+            return
+    except Exception:
+        logger.warning("Cache unavailable; enqueueing the rescore of lead %s anyway", lead_id)
+    try:
         score_lead_task.delay(lead_id)
+    except Exception:
+        logger.exception("Could not enqueue the rescore of lead %s; the reconciler will", lead_id)
+        # Otherwise the key would hold back the next event's enqueue for PENDING_TTL (if
+        # the cache is down too, the key expires by itself).
+        with contextlib.suppress(Exception):
+            cache.delete(key)
 
 
 @shared_task(ignore_result=True, acks_late=True)
