@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from leads.scoring import selectors, services
 from leads.scoring.models import RescoreJob, ScoringModel, ScoringRule
+from leads.scoring.suggest import suggest_weights
 
 
 class ScoringPermission(permissions.BasePermission):
@@ -93,6 +94,16 @@ class RescoreJobSerializer(serializers.ModelSerializer):
             "started_at",
             "finished_at",
         ]
+
+
+class SuggestionSerializer(serializers.Serializer):
+    trained_on = serializers.IntegerField()
+    tested_on = serializers.IntegerField()
+    won = serializers.IntegerField()
+    lost = serializers.IntegerField()
+    auc = serializers.FloatField(allow_null=True)
+    trustworthy = serializers.BooleanField()
+    signals = serializers.ListField(child=serializers.DictField())
 
 
 class ScoringModelViewSet(
@@ -179,6 +190,28 @@ class ScoringModelViewSet(
         if active is not None and active.pk != model.pk:
             body["active"] = selectors.backtest(model=active, now=now).as_dict()
         return Response(body)
+
+    @extend_schema(request=None, responses=SuggestionSerializer)
+    @action(detail=True, methods=["get"], url_path="suggested-weights")
+    def suggested_weights(self, request, pk=None):
+        """Points history suggests for each signal, with the held-out AUC."""
+        result = suggest_weights(model=self.get_object(), now=timezone.now())
+        signals = [
+            {
+                "key": s.key,
+                "label": s.label,
+                "won_with": s.won_with,
+                "lost_with": s.lost_with,
+                "current_points": s.current_points,
+                "suggested_points": s.suggested_points,
+            }
+            for s in result.signals
+        ]
+        return Response(
+            SuggestionSerializer(
+                {**vars(result), "signals": signals, "trustworthy": result.trustworthy}
+            ).data
+        )
 
 
 class RescoreJobViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, viewsets.GenericViewSet):

@@ -20,6 +20,7 @@ from leads.scoring.models import (
     ScoringModel,
     ScoringRule,
 )
+from leads.scoring.suggest import suggest_weights
 from smarketing.errors import ApplicationError
 from smarketing.roles import user_team
 
@@ -278,7 +279,8 @@ def scoring_backtest(request, pk: int):
         columns.append((active, selectors.backtest(model=active, now=now).as_dict()))
     columns = [(m, r, _histogram_chart(r)) for m, r in columns]
     template = "leads/scoring/_backtest.html" if request.htmx else "leads/scoring/backtest.html"
-    return render(request, template, {"model": model, "columns": columns})
+    suggestion = suggest_weights(model=model, now=now)
+    return render(request, template, {"model": model, "columns": columns, "suggestion": suggestion})
 
 
 @require_POST

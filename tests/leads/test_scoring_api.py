@@ -100,3 +100,13 @@ def test_rescore_starts_a_job_for_managers(
         response = api(marketing_manager).post("/api/v1/rescores/")
     assert response.status_code == 202
     assert RescoreJob.objects.count() == 1 and len(callbacks) == 1
+
+
+def test_suggested_weights_through_the_api(api, marketer):
+    model = make_model()
+    for n, outcome in enumerate(["won", "lost", "won", "lost", "won"]):
+        make_lead(n, attributes={"outcome": outcome})
+    body = api(marketer).get(f"/api/v1/scoring-models/{model.pk}/suggested-weights/").json()
+    assert body["trained_on"] + body["tested_on"] == 5
+    assert body["trustworthy"] is False
+    assert {s["key"] for s in body["signals"]} >= {"persona"}

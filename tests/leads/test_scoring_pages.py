@@ -187,3 +187,13 @@ def test_an_unscored_lead_says_so(client_for, marketer):
     lead = make_lead(1)
     body = client_for(marketer).get(reverse("leads:detail", args=[lead.pk])).content.decode()
     assert "Not scored yet" in body
+
+
+def test_the_backtest_page_suggests_weights_with_an_honest_auc(client_for, marketer):
+    model = make_model()
+    for n, outcome in enumerate(["won", "lost", "won", "lost"]):
+        make_lead(n, attributes={"outcome": outcome})
+    body = client_for(marketer).get(reverse("leads:scoring_backtest", args=[model.pk])).content
+    page = body.decode()
+    assert 'data-testid="suggested-weights"' in page
+    assert "Too few leads with known outcomes" in page
