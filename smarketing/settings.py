@@ -245,6 +245,10 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": str(_queue_dir),
         "processed_folder": str(_processed_dir),
         "store_processed": False,
+        # Look for new messages ten times a second (the default is once): a handoff
+        # reaches its rep within a fraction of a second, and the startup backlog of demo
+        # notifications drains in seconds, not minutes.
+        "polling_interval": 0.1,
         # Broadcast/control messages (pidbox) would otherwise land in ./control.
         "control_folder": str(VAR_DIR / "celery" / "control"),
     }
