@@ -397,7 +397,7 @@ def test_access_matches_the_table(name, method, allowed, actors, world):
                 expected = {NOT_APPLICABLE[name]}
             if name == "logout":
                 expected = {"login"}  # signing out lands on the login page
-        elif who in ("anon", "key") and not api or name == "admin:index":
+        elif (who in ("anon", "key") and not api) or name == "admin:index":
             expected = {"login"}
         elif who in ("anon", "key"):
             expected = {"401", "403"}
@@ -406,3 +406,83 @@ def test_access_matches_the_table(name, method, allowed, actors, world):
         if got not in expected:
             wrong.append(f"{who}: {got} (expected {' or '.join(sorted(expected))})")
     assert not wrong, f"{method} {url}: " + "; ".join(wrong)
+
+
+# --- Object level: a rep cannot act on another rep's lead, whatever the input.
+
+VALID_INPUT = {
+    "claim": {},
+    "accept": {},
+    "reject": {"reason": "not_icp", "note": "not ours"},
+    "touches": {"kind": "call", "outcome": "connected", "note": "called"},
+    "qualify": {"note": "budget confirmed"},
+    "disqualify": {"note": "gone"},
+}
+
+
+def _handoff_state(handoff) -> tuple:
+    from leads.handoff.models import Touch
+
+    handoff.refresh_from_db()
+    handoff.lead.refresh_from_db()
+    return (
+        handoff.status,
+        handoff.owner_id,
+        handoff.lead.stage_id,
+        handoff.lead.owner_id,
+        Touch.objects.filter(handoff=handoff).count(),
+    )
+
+
+@pytest.mark.parametrize("action", list(VALID_INPUT))
+def test_a_rep_cannot_act_on_another_reps_lead_through_the_api(action, actors, world):
+    before = _handoff_state(world.handoff)
+    api = APIClient()
+    api.force_authenticate(actors["rep"])
+
+    response = api.post(
+        f"/api/v1/leads/{world.lead.pk}/{action}/", VALID_INPUT[action], format="json"
+    )
+
+    # Claiming an owned lead is a lost race (409); every other action is someone else's.
+    assert response.status_code == (409 if action == "claim" else 403), response.content
+    assert _handoff_state(world.handoff) == before
+
+
+@pytest.mark.parametrize("action", ["claim", "accept", "reject", "touch", "qualify", "disqualify"])
+def test_a_rep_cannot_act_on_another_reps_lead_in_the_queue_pages(action, actors, world, client):
+    before = _handoff_state(world.handoff)
+    client.force_login(actors["rep"])
+    data = VALID_INPUT["touches" if action == "touch" else action]
+
+    response = client.post(reverse(f"leads:queue_{action}", args=[world.handoff.pk]), data)
+
+    assert response.status_code in (302, 403)
+    assert _handoff_state(world.handoff) == before
+    if response.status_code == 302:
+        page = client.get(response["Location"])
+        shown = [str(m) for m in page.context["messages"]]
+        assert any("Lee" in m or "belongs" in m or "already" in m.lower() for m in shown), shown
+
+
+def test_the_owner_can_do_what_the_other_rep_cannot(actors, world):
+    api = APIClient()
+    api.force_authenticate(actors["rep2"])
+
+    response = api.post(f"/api/v1/leads/{world.lead.pk}/touches/", VALID_INPUT["touches"])
+
+    assert response.status_code == 201, response.content
+    assert _handoff_state(world.handoff)[4] == 1
+
+
+def test_a_user_cannot_read_or_open_someone_elses_notification(actors, world, client):
+    client.force_login(actors["rep2"])
+
+    assert (
+        client.get(reverse("notifications:open", args=[world.notification.pk])).status_code == 404
+    )
+    assert (
+        client.post(reverse("notifications:read", args=[world.notification.pk])).status_code == 404
+    )
+    world.notification.refresh_from_db()
+    assert world.notification.read_at is None
