@@ -15,6 +15,7 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
+from leads.handoff.models import Handoff, Touch
 from leads.models import Activity, Lead, Stage, StageChange
 
 VIEW_PERMISSION = "leads.view_lead"
@@ -172,21 +173,32 @@ def lead_sources() -> list[str]:
 @dataclass(frozen=True)
 class TimelineEntry:
     at: datetime
-    kind: str  # "activity" | "stage"
-    item: Activity | StageChange
+    kind: str  # "activity" | "stage" | "handoff" | "touch"
+    item: Activity | StageChange | Handoff | Touch
 
 
 def lead_timeline(*, lead: Lead, limit: int = 200) -> list[TimelineEntry]:
-    """Activities and stage changes, newest first, as one list. Touches and notifications
-    join here when their issues land."""
+    """Everything that happened to a lead, newest first, as one list: engagement, stage
+    changes, handoffs to Sales (with the routing decision and when the rep was notified)
+    and Sales' touches."""
     activities = list(lead.activities.order_by("-occurred_at", "-id")[:limit])
     changes = list(
         lead.stage_changes.select_related("from_stage", "to_stage", "changed_by").order_by(
             "-changed_at", "-id"
         )[:limit]
     )
+    handoffs = list(
+        lead.handoffs.select_related("owner", "team")
+        .prefetch_related("decisions")
+        .order_by("-created_at")[:limit]
+    )
+    touches = list(
+        lead.touches.select_related("rep", "content").order_by("-touched_at", "-id")[:limit]
+    )
     entries = [TimelineEntry(a.occurred_at, "activity", a) for a in activities]
     entries += [TimelineEntry(c.changed_at, "stage", c) for c in changes]
+    entries += [TimelineEntry(h.created_at, "handoff", h) for h in handoffs]
+    entries += [TimelineEntry(t.touched_at, "touch", t) for t in touches]
     entries.sort(key=lambda e: e.at, reverse=True)
     return entries[:limit]
 

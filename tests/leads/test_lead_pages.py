@@ -162,12 +162,29 @@ def test_the_timeline_merges_activities_and_stage_changes_newest_first(client_fo
 def test_the_detail_page_query_count_is_bounded(
     client_for, marketer, django_assert_max_num_queries
 ):
-    lead = LeadFactory()
+    from leads.handoff.models import RoutingDecision, Touch
+    from tests.leads.queue_fixtures import make_handoff
+
+    handoff = make_handoff()
+    lead = handoff.lead
     for _ in range(30):
         ActivityFactory(lead=lead)
+    for n in range(3):
+        RoutingDecision.objects.create(
+            handoff=handoff, target_kind="pool", reason=f"step {n}", decided_at=handoff.created_at
+        )
+        Touch.objects.create(
+            handoff=handoff,
+            lead=lead,
+            rep=marketer,
+            kind="call",
+            outcome="no_answer",
+            touched_at=handoff.created_at,
+        )
     client = client_for(marketer)
-    with django_assert_max_num_queries(12):
-        assert client.get(f"/leads/{lead.pk}/").status_code == 200
+    with django_assert_max_num_queries(16):
+        body = client.get(f"/leads/{lead.pk}/").content.decode()
+    assert "Handed to Sales" in body and "Routing: step 2" in body and "no answer" in body
 
 
 def test_the_stage_form_offers_only_allowed_transitions(client_for, marketer):
