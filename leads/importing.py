@@ -33,6 +33,7 @@ from holidays.registry import COUNTRIES
 
 from leads.models import ImportJob, ImportStatus, Lead, Seniority, Stage, StageChange
 from leads.services import DEFAULT_STAGE_SLUG, LEAD_INPUT_FIELDS, lead_upsert
+from smarketing.csvsafe import safe_row
 from smarketing.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
@@ -1034,16 +1035,16 @@ def import_errors_csv(job: ImportJob, out: TextIO) -> None:
     for error in job.errors:
         errors_by_row.setdefault(error["row"], []).append(error)
     writer = csv.writer(out)
-    writer.writerow(["row", "column", "error", *job.headers])
+    writer.writerow(safe_row(["row", "column", "error", *job.headers]))
     if not errors_by_row:
         return
     try:
         with job.file.open("rb") as f:
             for row, cells in iter_rows(f, job_format(job)):
                 for error in errors_by_row.pop(row, ()):
-                    writer.writerow([row, error["field"], error["message"], *cells])
+                    writer.writerow(safe_row([row, error["field"], error["message"], *cells]))
     except (OSError, ValueError, csv.Error, UnicodeDecodeError):
         logger.warning("Import %s: the file is gone; errors are listed without their rows.", job.pk)
     for row, errors in errors_by_row.items():
         for error in errors:
-            writer.writerow([row, error["field"], error["message"]])
+            writer.writerow(safe_row([row, error["field"], error["message"]]))

@@ -20,6 +20,7 @@ from leads.routing.models import SalesTeam
 from leads.scoring.models import ScoringModel
 from personas.models import Persona
 from sla import selectors
+from smarketing.csvsafe import safe_row
 from smarketing.roles import MANAGER_ROLES, MARKETING_ROLES, SALES_ROLES, Role, has_role
 
 MAX_PERIOD_DAYS = 366
@@ -229,7 +230,7 @@ def csv_response(rows: list[dict], name: str, f: selectors.ComplianceFilters) ->
         return response
     writer = csv.DictWriter(response, fieldnames=list(rows[0]))
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows(safe_row(row) for row in rows)
     return response
 
 
