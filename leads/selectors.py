@@ -304,3 +304,36 @@ def lead_export_data(*, lead: Lead, now: datetime) -> dict[str, Any]:
         for a in lead.activities.order_by("occurred_at", "id")
     ]
     return {"exported_at": now.isoformat(), "lead": data}
+
+
+@dataclass(frozen=True)
+class ContentWins:
+    content: Any  # personas.ContentPiece
+    touches: int
+    leads: int
+    won: int
+
+    @property
+    def win_rate(self) -> float | None:
+        return self.won / self.leads if self.leads else None
+
+
+def content_in_won_deals() -> list[ContentWins]:
+    """Which content Sales sent, to how many leads, and how many of those leads were won
+    (a customer now, or imported with outcome "won"). One aggregate query."""
+    from django.db.models import Count
+
+    from personas.models import ContentPiece
+
+    won = Q(touches__lead__stage__kind="customer") | Q(touches__lead__attributes__outcome="won")
+    rows = (
+        ContentPiece.objects.annotate(
+            touch_count=Count("touches", distinct=True),
+            lead_count=Count("touches__lead", distinct=True),
+            won_count=Count("touches__lead", filter=won, distinct=True),
+        )
+        .filter(touch_count__gt=0)
+        .prefetch_related("personas")
+        .order_by("-won_count", "-lead_count", "title")
+    )
+    return [ContentWins(r, r.touch_count, r.lead_count, r.won_count) for r in rows]

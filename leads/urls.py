@@ -12,5 +12,6 @@ urlpatterns = [
     path("scoring/", include("leads.scoring.urls")),
     path("routing/", include("leads.routing.urls")),
     path("import/", include("leads.import_urls")),
+    path("content-wins/", views.content_wins, name="content_wins"),
     path("queue/", include("leads.handoff.urls")),
 ]

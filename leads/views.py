@@ -103,3 +103,11 @@ def lead_erase(request, pk: int):
         messages.success(request, f"Lead {lead.pk} was erased. Its anonymous history stays.")
         return redirect("leads:detail", pk=lead.pk)
     return render(request, "leads/erase_confirm.html", {"lead": lead, "form": form})
+
+
+def content_wins(request):
+    """Marketing's view of the content Sales actually sends, and which of it shows up in
+    won deals."""
+    if not request.user.has_perm("personas.view_contentpiece"):
+        raise PermissionDenied
+    return render(request, "leads/content_wins.html", {"rows": selectors.content_in_won_deals()})

@@ -8,6 +8,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from leads import selectors
 from leads.models import Stage, StageChange
 from leads.services import lead_change_stage
 from smarketing.models import AuditLog
@@ -360,3 +361,29 @@ def test_the_list_filters_by_the_best_fit_persona(client_for, marketer):
 def _persona_fields(name: str) -> dict:
     now = timezone.now()
     return {"name": name, "created_at": now, "updated_at": now}
+
+
+def test_content_in_won_deals_counts_cited_content_by_outcome(client_for, marketer, rep):
+    from leads.handoff.models import Touch
+    from tests.factories import ContentPieceFactory
+    from tests.leads.queue_fixtures import make_handoff
+
+    guide = ContentPieceFactory(title="ROI guide")
+    ContentPieceFactory(title="Never sent")
+    won, lost = make_handoff(), make_handoff()
+    won.lead.attributes = {"outcome": "won"}
+    won.lead.save(update_fields=["attributes"])
+    for handoff in (won, won, lost):
+        Touch.objects.create(
+            handoff=handoff,
+            lead=handoff.lead,
+            rep=rep,
+            kind="email",
+            outcome="connected",
+            content=guide,
+            touched_at=handoff.created_at,
+        )
+    rows = selectors.content_in_won_deals()
+    assert [(r.content.title, r.touches, r.leads, r.won) for r in rows] == [("ROI guide", 3, 2, 1)]
+    body = client_for(marketer).get("/leads/content-wins/").content.decode()
+    assert "ROI guide" in body and "50%" in body and "Never sent" not in body
