@@ -1,8 +1,9 @@
 """Input and output shapes of the leads API. Serializers validate and convert; the writes
 happen in leads.services."""
 
+import math
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 from rest_framework import serializers
@@ -12,6 +13,44 @@ from leads.models import ActivityType, Lead, Seniority
 CUSTOM_TYPE = re.compile(r"^[a-z][a-z0-9_.:-]{0,59}$")
 # Senders' clocks drift; an event from further ahead than this is a bug, not a clock.
 FUTURE_TOLERANCE = timedelta(hours=1)
+# Marketing tools did not exist before the epoch; an earlier date is a parsing bug upstream.
+EARLIEST_EVENT = datetime(1970, 1, 1, tzinfo=UTC)
+
+# Free-form JSON (event properties, lead attributes) is stored and shown as given, so it
+# is bounded: a few levels deep, a few hundred values, numbers every database and browser
+# can hold (PostgreSQL's jsonb refuses NUL and NaN, JavaScript loses integers past 2**53).
+JSON_MAX_DEPTH = 8
+JSON_MAX_VALUES = 500
+JSON_MAX_INT = 2**53
+
+
+def json_value_check(value, *, name: str) -> None:
+    """Raise a ValidationError that says what is wrong with a free-form JSON value."""
+    count = 0
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        count += 1
+        if count > JSON_MAX_VALUES:
+            raise serializers.ValidationError(f"{name} holds more than {JSON_MAX_VALUES} values.")
+        if depth > JSON_MAX_DEPTH:
+            raise serializers.ValidationError(
+                f"{name} is nested more than {JSON_MAX_DEPTH} levels deep."
+            )
+        if isinstance(item, dict):
+            for key, child in item.items():
+                if "\x00" in str(key):
+                    raise serializers.ValidationError(f"{name} has a key with a NUL character.")
+                stack.append((child, depth + 1))
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+        elif isinstance(item, str):
+            if "\x00" in item:
+                raise serializers.ValidationError(f"{name} has a text with a NUL character.")
+        elif (isinstance(item, float) and not math.isfinite(item)) or (
+            isinstance(item, int) and not isinstance(item, bool) and abs(item) > JSON_MAX_INT
+        ):
+            raise serializers.ValidationError(f"{name} has a number out of range.")
 
 
 class LeadInputSerializer(serializers.Serializer):
@@ -29,7 +68,10 @@ class LeadInputSerializer(serializers.Serializer):
     company = serializers.CharField(required=False, allow_blank=True, max_length=200)
     website = serializers.CharField(required=False, allow_blank=True, max_length=200)
     industry = serializers.CharField(required=False, allow_blank=True, max_length=100)
-    employees = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    # The column is a PositiveIntegerField: beyond this the database refuses the row.
+    employees = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=2_147_483_647
+    )
     annual_revenue = serializers.DecimalField(
         required=False, allow_null=True, max_digits=16, decimal_places=2, min_value=0
     )
@@ -44,6 +86,10 @@ class LeadInputSerializer(serializers.Serializer):
     do_not_email = serializers.BooleanField(required=False)
     do_not_call = serializers.BooleanField(required=False)
     attributes = serializers.DictField(required=False)
+
+    def validate_attributes(self, value: dict) -> dict:
+        json_value_check(value, name="attributes")
+        return value
 
     def validate_country(self, value: str) -> str:
         return value.upper()
@@ -64,6 +110,10 @@ class LeadInputSerializer(serializers.Serializer):
         value = super().to_internal_value(data)
         if extra:
             value["attributes"] = {**extra, **value.get("attributes", {})}
+            try:
+                json_value_check(value["attributes"], name="attributes")
+            except serializers.ValidationError as exc:
+                raise serializers.ValidationError({"attributes": exc.detail}) from None
         return value
 
 
@@ -74,6 +124,10 @@ class EventInputSerializer(serializers.Serializer):
     properties = serializers.DictField(required=False)
     source = serializers.CharField(required=False, allow_blank=True, max_length=100)
     lead = LeadInputSerializer()
+
+    def validate_properties(self, value: dict) -> dict:
+        json_value_check(value, name="properties")
+        return value
 
     def validate_type(self, value: str) -> str:
         value = value.strip()
@@ -88,6 +142,8 @@ class EventInputSerializer(serializers.Serializer):
     def validate_occurred_at(self, value):
         if value > timezone.now() + FUTURE_TOLERANCE:
             raise serializers.ValidationError("occurred_at is in the future.")
+        if value < EARLIEST_EVENT:
+            raise serializers.ValidationError("occurred_at is before 1970.")
         return value
 
 

@@ -13,7 +13,11 @@ def exception_handler(exc, context):
     message and field details; Django's validation errors become DRF's."""
     if isinstance(exc, ApplicationError):
         return Response({"detail": exc.message, **exc.extra}, status=exc.status_code)
-    if isinstance(exc, DjangoValidationError):
+    if isinstance(exc, RecursionError):
+        # The JSON parser recurses per nesting level; a body of nested brackets is bad
+        # input, not a server fault.
+        exc = exceptions.ParseError("JSON parse error - the body is nested too deeply.")
+    elif isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
         exc = exceptions.ValidationError(detail)
     elif isinstance(exc, Http404):
