@@ -780,6 +780,8 @@ def write_rows_bulk(
             index.add(lead)
             result.created += 1
             continue
+        if lead.source:  # as lead_upsert: where a person first came from stays
+            values = {k: v for k, v in values.items() if k != "source"}
         changed = [k for k, v in values.items() if getattr(lead, k) != v]
         new_key = (values.get("source", lead.source), values.get("external_id", lead.external_id))
         holder = index.by_ext.get(new_key) if new_key[1] else None

@@ -145,6 +145,9 @@ def _lead_update(
     if lead.is_erased:
         # An erased person stays erased: intakes must not quietly rebuild the profile.
         return lead
+    if lead.source:
+        # The source says where a person first came from; later intakes don't rewrite it.
+        values = {k: v for k, v in values.items() if k != "source"}
     changed = [k for k, v in values.items() if getattr(lead, k) != v]
     for key in changed:
         setattr(lead, key, values[key])

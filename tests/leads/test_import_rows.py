@@ -86,6 +86,8 @@ def _rows() -> list[CleanRow]:
         # rows cleaning already rejected
         CleanRow(12, {"company": "Bad"}, errors=[("Email", "not valid")]),
         CleanRow(13, {"email": "known@example.com", "country": "DE"}),
+        # a known person arriving through another channel keeps the source they came from
+        CleanRow(14, {"email": "other@example.com", "source": "trade show", "title": "COO"}),
     ]  # fmt: skip
 
 
@@ -122,7 +124,7 @@ def test_the_set_based_write_gives_exactly_what_lead_upsert_gives_row_by_row(mar
         _rows(), now=LATER, actor=marketer, rule="import #1"
     )
     assert _snapshot() == bulk_state
-    assert (bulk.created, bulk.updated) == (one_by_one.created, one_by_one.updated) == (3, 7)
+    assert (bulk.created, bulk.updated) == (one_by_one.created, one_by_one.updated) == (3, 8)
     assert [e["row"] for e in bulk.errors] == [e["row"] for e in one_by_one.errors] == [11, 12]
 
 

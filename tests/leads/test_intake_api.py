@@ -367,3 +367,16 @@ def test_a_batch_costs_a_fixed_number_of_queries_not_one_per_event(
     with django_assert_max_num_queries(12):
         body = key_client.post("/api/v1/events/", batch, format="json").json()
     assert body["accepted"] == 200
+
+
+def test_a_known_person_keeps_the_source_they_first_came_from(key_client):
+    key_client.post(
+        "/api/v1/leads/", {"email": "ann@acme.test", "source": "webinar"}, format="json"
+    )
+    key_client.post(
+        "/api/v1/leads/",
+        {"email": "ann@acme.test", "source": "trade show", "title": "CTO"},
+        format="json",
+    )
+    lead = Lead.objects.get(email="ann@acme.test")
+    assert (lead.source, lead.title) == ("webinar", "CTO")
