@@ -17,6 +17,7 @@ from drf_spectacular.utils import extend_schema_field
 
 from leads.handoff.models import Handoff, Touch
 from leads.models import Activity, Lead, Stage, StageChange
+from leads.services import LEAD_INPUT_FIELDS
 
 VIEW_PERMISSION = "leads.view_lead"
 SEARCH_ID_LIMIT = 2000
@@ -236,29 +237,7 @@ def lead_stage_entered_at(*, lead: Lead) -> dict[str, datetime]:
 
 LEAD_EXPORT_FIELDS = (
     "id",
-    "email",
-    "external_id",
-    "first_name",
-    "last_name",
-    "title",
-    "seniority",
-    "department",
-    "phone",
-    "company",
-    "website",
-    "industry",
-    "employees",
-    "annual_revenue",
-    "country",
-    "region",
-    "source",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "utm_term",
-    "utm_content",
-    "do_not_email",
-    "do_not_call",
+    *LEAD_INPUT_FIELDS,
     "attributes",
     "fit_score",
     "engagement_score",

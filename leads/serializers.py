@@ -9,6 +9,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from leads.models import ActivityType, Lead, Seniority
+from leads.services import LEAD_INPUT_FIELDS
 
 CUSTOM_TYPE = re.compile(r"^[a-z][a-z0-9_.:-]{0,59}$")
 # Senders' clocks drift; an event from further ahead than this is a bug, not a clock.
@@ -155,29 +156,7 @@ class LeadSerializer(serializers.ModelSerializer):
         model = Lead
         fields = [
             "id",
-            "email",
-            "external_id",
-            "first_name",
-            "last_name",
-            "title",
-            "seniority",
-            "department",
-            "phone",
-            "company",
-            "website",
-            "industry",
-            "employees",
-            "annual_revenue",
-            "country",
-            "region",
-            "source",
-            "utm_source",
-            "utm_medium",
-            "utm_campaign",
-            "utm_term",
-            "utm_content",
-            "do_not_email",
-            "do_not_call",
+            *LEAD_INPUT_FIELDS,
             "attributes",
             "stage",
             "stage_entered_at",
