@@ -4,11 +4,13 @@ else a key is refused outright (403), so a leaked website key cannot read the da
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 
+from smarketing import ratelimit
 from smarketing.models import IngestKey
 
 KEYWORD = "Api-Key"
@@ -47,6 +49,15 @@ class IngestKeyAuthentication(authentication.BaseAuthentication):
         key = IngestKey.objects.filter(key_hash=IngestKey.hash_key(raw)).first()
         if key is None or not key.is_active:
             raise exceptions.AuthenticationFailed("Invalid or revoked ingest key.")
+        limit = ratelimit.hit(
+            f"ingest-key:{key.pk}", limit=settings.INGEST_KEY_RATE_PER_MINUTE, window=60
+        )
+        if not limit.allowed:
+            raise exceptions.Throttled(
+                wait=limit.retry_after,
+                detail=f"This key sent more than {settings.INGEST_KEY_RATE_PER_MINUTE} "
+                "requests this minute; batch events (up to 1,000 per request) or slow down.",
+            )
         now = timezone.now()
         if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
             IngestKey.objects.filter(pk=key.pk).update(last_used_at=now)

@@ -151,6 +151,12 @@ else:
         }
     }
 
+# --- Rate limits (smarketing/ratelimit.py, atomic counters in the cache above)
+LOGIN_RATE_LIMIT = env_int("LOGIN_RATE_LIMIT", 10)  # attempts per username + address
+LOGIN_RATE_WINDOW_SECONDS = env_int("LOGIN_RATE_WINDOW_SECONDS", 300)
+# Requests per minute per ingest key (a batch of up to 1,000 events is one request); 0 = off.
+INGEST_KEY_RATE_PER_MINUTE = env_int("INGEST_KEY_RATE_PER_MINUTE", 6000)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

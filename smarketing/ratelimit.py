@@ -1,0 +1,39 @@
+"""Fixed-window rate limits on an atomic counter: `cache.add` creates the window's counter
+only if it is missing and `cache.incr` adds one in a single step (INCR on Redis, under a
+lock in locmem), so N concurrent requests see N distinct counts and exactly `limit` pass.
+A read-then-write check would let a burst through together.
+
+The file-based cache of the embedded mode does not make `incr` atomic across processes;
+there the limit is approximate, which is acceptable for one small machine."""
+
+import time
+from dataclasses import dataclass
+
+from django.core.cache import cache as default_cache
+
+
+@dataclass(frozen=True)
+class Hit:
+    allowed: bool
+    count: int
+    retry_after: int  # seconds until the window resets
+
+
+def hit(key: str, *, limit: int, window: int, now: float | None = None, cache=None) -> Hit:
+    """Count one request against `key`; `allowed` is False once `limit` is exceeded in the
+    current `window` (seconds). A limit of 0 or less means no limit."""
+    cache = cache or default_cache
+    now = time.time() if now is None else now
+    if limit <= 0:
+        return Hit(True, 0, 0)
+    bucket = int(now // window)
+    counter = f"ratelimit:{key}:{bucket}"
+    # Twice the window: the counter outlives its window, never the other way round.
+    cache.add(counter, 0, timeout=window * 2)
+    try:
+        count = cache.incr(counter)
+    except ValueError:  # evicted between add and incr: start the window again
+        cache.add(counter, 0, timeout=window * 2)
+        count = cache.incr(counter)
+    retry_after = max(1, int((bucket + 1) * window - now))
+    return Hit(count <= limit, count, retry_after)
