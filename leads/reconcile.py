@@ -44,11 +44,13 @@ def unnotified_handoffs(*, now: datetime) -> list[int]:
 def reconcile(*, now: datetime) -> dict[str, int]:
     from leads.handoff.tasks import handoff_notify_task
     from leads.scoring.services import active_model
-    from leads.scoring.tasks import score_lead_soon
+    from leads.scoring.tasks import score_lead_task
 
     lead_ids = unscored_leads(now=now) if active_model() else []
     for lead_id in lead_ids:
-        score_lead_soon(lead_id)
+        # Not score_lead_soon: its coalescing key may be held by the very task that was
+        # lost (reserved by a killed worker), which would silence us until the key expires.
+        score_lead_task.delay(lead_id)
     handoff_ids = unnotified_handoffs(now=now)
     for handoff_id in handoff_ids:
         handoff_notify_task.delay(handoff_id)
