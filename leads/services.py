@@ -1,5 +1,6 @@
 """Writes to leads. Every function takes `now` and keyword-only arguments."""
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -547,6 +548,7 @@ def lead_erase(*, lead: Lead, actor, now: datetime, reason: str = "") -> Lead:
         locked = Lead.objects.select_for_update().get(pk=lead.pk)
         if locked.is_erased:
             raise Conflict("This lead was already erased.")
+        traces = _personal_traces(locked)
         for name in PERSONAL_FIELDS:
             setattr(locked, name, "")
         locked.attributes = {}
@@ -566,14 +568,86 @@ def lead_erase(*, lead: Lead, actor, now: datetime, reason: str = "") -> Lead:
         for activity in activities:
             activity.properties = _anonymous_properties(activity.properties)
         Activity.objects.bulk_update(activities, ["properties"], batch_size=500)
+        scrubbed = _scrub_free_text(locked, traces)
         AuditLog.record(
             action="lead.erase",
             obj=locked,
             now=now,
             actor=actor,
-            details={"activities_stripped": len(activities), "reason": reason[:500]},
+            details={
+                "activities_stripped": len(activities),
+                "rows_scrubbed": scrubbed,
+                "reason": _redact(reason[:500], traces),
+            },
         )
     return locked
+
+
+ERASED = "[erased]"
+
+
+def _personal_traces(lead: Lead) -> list[str]:
+    """The values that identify the person, longest first (so "Ada Byrne" goes before
+    "Ada"), as people and our own messages quote them in free text elsewhere."""
+    values = {str(getattr(lead, name) or "").strip() for name in PERSONAL_FIELDS}
+    values |= {lead.full_name, lead.email.split("@")[0] if lead.email else ""}
+    values |= {str(v).strip() for v in lead.attributes.values() if isinstance(v, str)}
+    # Shorter values ("Al", "GB") would blank unrelated words in other people's rows.
+    return sorted((v for v in values if len(v) >= 4), key=len, reverse=True)
+
+
+def _redact(value: Any, traces: list[str]) -> Any:
+    if isinstance(value, str):
+        for trace in traces:
+            if trace.lower() in value.lower():
+                value = re.sub(re.escape(trace), ERASED, value, flags=re.IGNORECASE)
+        return value
+    if isinstance(value, dict):
+        return {_redact(k, traces): _redact(v, traces) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact(v, traces) for v in value]
+    return value
+
+
+def _scrub_free_text(lead: Lead, traces: list[str]) -> int:
+    """Redact the person from the text around the lead: handoff snapshots and routing
+    reasons, touch notes, stage change reasons, score explanations, notifications (sent
+    or pending, so an undelivered webhook goes out without them) and import error rows.
+    Returns how many rows changed."""
+    from leads.handoff.models import Handoff, RoutingDecision, Touch
+    from leads.models import ImportJob
+    from leads.scoring.models import LeadScore
+    from smarketing.notifications.models import Notification
+
+    if not traces:
+        return 0
+    handoff_ids = list(Handoff.objects.filter(lead=lead).values_list("pk", flat=True))
+    notifications = models.Q(payload__lead_id=lead.pk) | models.Q(
+        link__endswith=f"/leads/{lead.pk}/"
+    )
+    for handoff_id in handoff_ids:
+        notifications |= models.Q(key__startswith=f"handoff:{handoff_id}:")
+    targets = [
+        (Handoff.objects.filter(pk__in=handoff_ids), ["why", "score"]),
+        (RoutingDecision.objects.filter(handoff_id__in=handoff_ids), ["reason"]),
+        (Touch.objects.filter(handoff_id__in=handoff_ids), ["note"]),
+        (StageChange.objects.filter(lead=lead), ["reason", "rule"]),
+        (LeadScore.objects.filter(lead=lead), ["breakdown"]),
+        (Notification.objects.filter(notifications), ["title", "body", "payload", "last_error"]),
+        # Import errors are not linked to leads; rows that failed quote what was sent.
+        (ImportJob.objects.exclude(error_count=0), ["errors"]),
+    ]
+    changed = 0
+    for queryset, fields in targets:
+        for row in queryset.only("pk", *fields):
+            before = [getattr(row, f) for f in fields]
+            after = [_redact(v, traces) for v in before]
+            if after != before:
+                for name, value in zip(fields, after, strict=True):
+                    setattr(row, name, value)
+                row.save(update_fields=fields)
+                changed += 1
+    return changed
 
 
 def _anonymous_properties(properties: Mapping[str, Any]) -> dict[str, Any]:
