@@ -332,6 +332,11 @@ SPECTACULAR_SETTINGS = {
         "ActivityTypeEnum": "leads.models.ActivityType",
         "AgreementStatusEnum": "sla.models.AgreementStatus",
         "BodyFormatEnum": "smarketing.notifications.models.BodyFormat",
+    # Every operation documents the errors DRF answers everywhere (400/401/403/404/415).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "smarketing.openapi.document_error_responses",
+    ],
         "BuyerStageEnum": "personas.models.BuyerStage",
         "ChannelEnum": "smarketing.notifications.models.Channel",
         "ClockKindEnum": "sla.models.ClockKind",

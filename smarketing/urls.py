@@ -48,3 +48,4 @@ urlpatterns = [
 ]
 
 handler500 = "smarketing.views.server_error"
+handler404 = "smarketing.views.page_not_found"
