@@ -66,3 +66,11 @@ def server_error(request):
         response = HttpResponse(loader.render_to_string("503.html"), status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
+
+
+def page_not_found(request, exception):
+    """Django's 404 handler. An API client asking for a URL no route matches (a malformed
+    id, a typo) gets JSON like every other API error, not an HTML page."""
+    if request.path_info.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)
