@@ -8,7 +8,7 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import exceptions, generics, parsers, permissions, serializers, status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.response import Response
@@ -29,6 +29,7 @@ from smarketing.authentication import (
     IngestKeyOrPermission,
     is_ingest_key,
 )
+from smarketing.openapi import ErrorSerializer
 
 MAX_EVENTS_PER_REQUEST = 1000
 MAX_EVENTS_BODY_BYTES = 5 * 1024 * 1024
@@ -176,7 +177,15 @@ class EventsView(BodyLimitMixin, APIView):
         responses={
             200: EventBatchResultSerializer,
             207: OpenApiResponse(EventBatchResultSerializer, "Some items were rejected."),
-            400: OpenApiResponse(EventBatchResultSerializer, "Every item was rejected."),
+            400: OpenApiResponse(
+                PolymorphicProxySerializer(
+                    component_name="EventsRefused",
+                    serializers=[EventBatchResultSerializer, ErrorSerializer],
+                    resource_type_field_name=None,
+                ),
+                "Every item was rejected (a result per item), or the body is not one event "
+                "or a list of events (`detail`).",
+            ),
             413: OpenApiResponse(description="Body over 5 MB or more than 1,000 items."),
         },
         description="One event (an object) or up to 1,000 (a list). Each item names its "

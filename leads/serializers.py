@@ -150,7 +150,9 @@ class EventInputSerializer(serializers.Serializer):
 
 class LeadSerializer(serializers.ModelSerializer):
     stage = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    # Plain text, not format "email": blank when only an external id is known, or erased.
+    email = serializers.CharField(read_only=True)
 
     class Meta:
         model = Lead

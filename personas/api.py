@@ -115,7 +115,9 @@ class PersonaSerializer(serializers.ModelSerializer):
 
 
 class PersonaVersionSerializer(serializers.ModelSerializer):
-    created_by = serializers.CharField(source="created_by.username", default=None)
+    created_by = serializers.CharField(
+        source="created_by.username", read_only=True, allow_null=True
+    )
     sign_offs = SignOffSerializer(many=True, read_only=True)
 
     class Meta:
@@ -216,7 +218,9 @@ class ContentPieceSerializer(serializers.ModelSerializer):
     personas = serializers.PrimaryKeyRelatedField(
         many=True, queryset=Persona.objects.all(), required=False
     )
-    created_by = serializers.CharField(source="created_by.username", read_only=True, default=None)
+    created_by = serializers.CharField(
+        source="created_by.username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = ContentPiece
@@ -271,7 +275,7 @@ class QuestionPermissions(permissions.BasePermission):
 
 class ProspectQuestionSerializer(serializers.ModelSerializer):
     submitted_by = serializers.CharField(
-        source="submitted_by.username", read_only=True, default=None
+        source="submitted_by.username", read_only=True, allow_null=True
     )
 
     class Meta:

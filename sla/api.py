@@ -65,7 +65,9 @@ class AgreementSerializer(serializers.ModelSerializer):
     the version's life."""
 
     in_force = serializers.SerializerMethodField()
-    created_by = serializers.CharField(source="created_by.username", read_only=True, default=None)
+    created_by = serializers.CharField(
+        source="created_by.username", read_only=True, allow_null=True
+    )
     sign_offs = SlaSignOffSerializer(many=True, read_only=True)
     terms_in_words = serializers.SerializerMethodField()
 

@@ -41,8 +41,8 @@ class QueueLeadSerializer(serializers.Serializer):
 
 class HandoffSerializer(serializers.ModelSerializer):
     lead = QueueLeadSerializer()
-    team = serializers.CharField(source="team.name", default=None)
-    owner = serializers.CharField(source="owner.username", default=None)
+    team = serializers.CharField(source="team.name", allow_null=True, default=None)
+    owner = serializers.CharField(source="owner.username", allow_null=True, default=None)
     fit = serializers.SerializerMethodField()
     score = serializers.SerializerMethodField()
     persona = serializers.SerializerMethodField()
@@ -141,7 +141,11 @@ class QueueView(APIView):
         "(`view=mine`: your open leads).",
     )
     def get(self, request):
-        if request.query_params.get("view") == "mine":
+        view = request.query_params.get("view", "pool")
+        if view not in ("pool", "mine"):
+            # A typo must not quietly show the pool to someone who asked for their leads.
+            raise serializers.ValidationError({"view": ["Use 'pool' or 'mine'."]})
+        if view == "mine":
             handoffs = selectors.my_leads(request.user)
         else:
             handoffs = selectors.queue_for_user(request.user)
