@@ -70,6 +70,8 @@ def markdown(doc: dict) -> str:
         "  Celery worker (2 processes, Redis broker), no beat; the load generator",
         "  (`bench/loadgen.py`, threads with keep-alive `http.client`) shares the 2 cores and",
         "  drives baseline and app alike. Same database, same durability settings for both.",
+        "  Production settings (DEBUG off); plain HTTP on loopback (no TLS redirect); the",
+        "  ingest-key rate limiter runs but with a limit the load never reaches.",
         "",
         f"- **Data**: deterministic (`bench/generate.py`, seed {doc['data'].get('seed')}), "
         f"loaded with COPY in {_num((doc.get('generation_seconds') or {}).get('total'))} s; "

@@ -3,7 +3,8 @@ benchmark with its same-run baseline, and write docs/benchmarks.md and .json.
 
 Environment: BENCH_SCALE (default 0.1; 1.0 is the issue's size), BENCH_REPEATS (default 5),
 BENCH_ONLY=b1,b4 (run some; the report keeps the others' last results at this scale),
-BENCH_DURATION (seconds per load window), BENCH_FORCE_GENERATE=1 (rebuild the data).
+BENCH_DURATION (seconds per load window), BENCH_FORCE_GENERATE=1 (rebuild the data),
+BENCH_DOCS_DIR (write the report elsewhere than docs/, e.g. for a trial run).
 Each benchmark's result is saved as soon as it finishes, so a run that dies can be resumed
 with BENCH_ONLY naming what is missing."""
 
@@ -132,6 +133,7 @@ def main() -> int:
             if (out / f"{n}.json").exists()
         ],
         repeats=repeats(),
+        docs=Path(os.environ["BENCH_DOCS_DIR"]) if os.environ.get("BENCH_DOCS_DIR") else None,
     )
     print(f"done in {time.monotonic() - started:.0f} s; see docs/benchmarks.md", flush=True)
     return 0
