@@ -6,10 +6,13 @@ A read-then-write check would let a burst through together.
 The file-based cache of the embedded mode does not make `incr` atomic across processes;
 there the limit is approximate, which is acceptable for one small machine."""
 
+import logging
 import time
 from dataclasses import dataclass
 
 from django.core.cache import cache as default_cache
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -28,12 +31,23 @@ def hit(key: str, *, limit: int, window: int, now: float | None = None, cache=No
         return Hit(True, 0, 0)
     bucket = int(now // window)
     counter = f"ratelimit:{key}:{bucket}"
+    try:
+        count = _count(cache, counter, window)
+    except Exception:
+        # The cache (Redis) is down. Redis only carries work; refusing every sign-in and
+        # every event while it is away would turn its outage into ours, so the limit is
+        # lifted until it is back (tests/faults/test_redis_outage.py).
+        logger.warning("Rate limit %s not counted: the cache is unavailable", key, exc_info=True)
+        return Hit(True, 0, 0)
+    retry_after = max(1, int((bucket + 1) * window - now))
+    return Hit(count <= limit, count, retry_after)
+
+
+def _count(cache, counter: str, window: int) -> int:
     # Twice the window: the counter outlives its window, never the other way round.
     cache.add(counter, 0, timeout=window * 2)
     try:
-        count = cache.incr(counter)
+        return cache.incr(counter)
     except ValueError:  # evicted between add and incr: start the window again
         cache.add(counter, 0, timeout=window * 2)
-        count = cache.incr(counter)
-    retry_after = max(1, int((bucket + 1) * window - now))
-    return Hit(count <= limit, count, retry_after)
+        return cache.incr(counter)
