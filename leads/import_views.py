@@ -16,6 +16,7 @@ from leads import importing
 from leads.import_forms import ImportMappingForm, ImportUploadForm
 from leads.models import ImportJob, ImportStatus
 from leads.tasks import import_run
+from smarketing.models import AuditLog
 
 import_permission = permission_required("leads.import_leads", raise_exception=True)
 
@@ -128,6 +129,8 @@ def import_errors(request, pk: int):
     out = io.StringIO()
     out.write("\ufeff")  # so that Excel opens accented names correctly
     importing.import_errors_csv(job, out)
+    # The rejected rows carry the uploaded personal data: who downloaded them is recorded.
+    AuditLog.record(action="import.errors_export", obj=job, now=timezone.now(), actor=request.user)
     response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-errors.csv"'
     return response

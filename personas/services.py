@@ -20,6 +20,7 @@ from personas.models import (
     SignOffTeam,
 )
 from smarketing.errors import ApplicationError, Conflict
+from smarketing.models import AuditLog
 from smarketing.roles import user_team
 
 PERSONA_FIELDS = ("name", "summary", "fit_threshold", *Persona.WORKSHEET_FIELDS)
@@ -230,6 +231,13 @@ def persona_sign_off(*, persona: Persona, user, now: datetime, note: str = "") -
                 user=user,
                 signed_at=now,
                 note=note,
+            )
+            AuditLog.record(
+                action="persona.sign_off",
+                obj=locked,
+                now=now,
+                actor=user,
+                details={"version": version.number, "team": team.value},
             )
             teams = set(version.sign_offs.values_list("team", flat=True))
             if teams >= set(SignOffTeam.values):

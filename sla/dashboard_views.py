@@ -21,6 +21,7 @@ from leads.scoring.models import ScoringModel
 from personas.models import Persona
 from sla import selectors
 from smarketing.csvsafe import safe_row
+from smarketing.models import AuditLog
 from smarketing.roles import MANAGER_ROLES, MARKETING_ROLES, SALES_ROLES, Role, has_role
 
 MAX_PERIOD_DAYS = 366
@@ -253,6 +254,15 @@ def _page(request, *, template: str, sales: bool, marketing: bool, page: str):
         ):
             return HttpResponseBadRequest(f"No table called {export!r} on this page.")
         figures = selectors.compliance(f, sales=side == "sales", marketing=side == "marketing")
+        AuditLog.objects.create(
+            actor=request.user,
+            actor_label=request.user.get_username(),
+            action="sla.export_csv",
+            object_type="sla.compliance",
+            object_id=export,
+            details=f.as_params(),
+            at=now,
+        )
         return csv_response(selectors.table_rows(figures, export), export, f)
     figures = selectors.compliance(f, sales=sales, marketing=marketing)
     charts = marketing_charts(figures.marketing) if marketing else {}

@@ -344,6 +344,7 @@ def agreement_sign(*, agreement: SlaAgreement, user, now: datetime):
     version is superseded."""
     from sla.models import SlaSignOff
     from smarketing.errors import ApplicationError, Conflict
+    from smarketing.models import AuditLog
     from smarketing.roles import user_team
 
     if not user.has_perm("sla.sign_off_slaagreement"):
@@ -360,6 +361,13 @@ def agreement_sign(*, agreement: SlaAgreement, user, now: datetime):
         if agreement.sign_offs.filter(team=team).exists():
             raise Conflict(f"{team.capitalize()} has already signed SLA v{agreement.version}.")
         SlaSignOff.objects.create(agreement=agreement, team=team, user=user, signed_at=now)
+        AuditLog.record(
+            action="sla_agreement.sign",
+            obj=agreement,
+            now=now,
+            actor=user,
+            details={"version": agreement.version, "team": str(team)},
+        )
         if {"marketing", "sales"} <= set(agreement.sign_offs.values_list("team", flat=True)):
             today = now.date()
             SlaAgreement.objects.filter(status=AgreementStatus.ACTIVE).update(

@@ -23,6 +23,7 @@ from leads.scoring.compile import (
 from personas.criteria import NUMBER, TEXT
 from personas.fit import condition_check
 from smarketing.errors import ApplicationError
+from smarketing.models import AuditLog
 
 SHARED_POOL = "left in the shared pool for any rep to claim"
 
@@ -386,7 +387,16 @@ def rule_clean(data: dict[str, Any], *, instance: RoutingRule | None = None) -> 
 
 
 def _change(*, actor, now: datetime, summary: str, rule=None, team=None) -> None:
-    RoutingChange.objects.create(rule=rule, team=team, actor=actor, summary=summary, changed_at=now)
+    change = RoutingChange.objects.create(
+        rule=rule, team=team, actor=actor, summary=summary, changed_at=now
+    )
+    AuditLog.record(
+        action="routing.change",
+        obj=rule or team or change,
+        now=now,
+        actor=actor,
+        details={"summary": summary[:500]},
+    )
 
 
 def rule_create(*, data: dict[str, Any], actor, now: datetime) -> RoutingRule:

@@ -29,6 +29,7 @@ from leads.services import lead_change_stage
 from personas.fit import CompiledPersona, compile_persona
 from personas.selectors import agreed_personas
 from smarketing.errors import ApplicationError, Conflict
+from smarketing.models import AuditLog
 from smarketing.roles import user_team
 
 # A lead in one of these stages has not qualified in its current life; crossing the MQL line
@@ -306,6 +307,13 @@ MODEL_SETTINGS = (
 
 def _event(model: ScoringModel, action: str, *, actor, now: datetime, detail: str = "") -> None:
     ScoringModelEvent.objects.create(model=model, action=action, actor=actor, detail=detail, at=now)
+    AuditLog.record(
+        action=f"scoring_model.{action}",
+        obj=model,
+        now=now,
+        actor=actor,
+        details={"detail": detail},
+    )
 
 
 def _editable(model: ScoringModel) -> None:
