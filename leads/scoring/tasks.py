@@ -5,6 +5,7 @@ import logging
 
 from celery import shared_task
 from django.core.cache import cache
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 from leads.scoring import services
@@ -39,7 +40,18 @@ def score_lead_soon(lead_id: int) -> None:
             cache.delete(key)
 
 
-@shared_task(ignore_result=True, acks_late=True)
+# A database that is restarting is transient: retry with exponential backoff and jitter
+# (capped well under the broker's visibility timeout); the reconciler covers the rest.
+TRANSIENT = {
+    "autoretry_for": (OperationalError, InterfaceError),
+    "retry_backoff": 2,
+    "retry_backoff_max": 120,
+    "retry_jitter": True,
+    "max_retries": 6,
+}
+
+
+@shared_task(ignore_result=True, acks_late=True, **TRANSIENT)
 def score_lead_task(lead_id: int) -> None:
     # Free the key before reading, so events that arrive while we score enqueue again.
     cache.delete(PENDING_KEY.format(lead_id))
