@@ -100,6 +100,7 @@ MATRIX = [
     ("home", "GET", MK|MM|REP|REP2|SM|ADM|OUT),
     ("home", "POST", MK|MM|REP|REP2|SM|ADM|OUT),
     ("leads:change_stage", "POST", MK|MM|SM|ADM),
+    ("leads:content_wins", "GET", MK | MM | REP | REP2 | SM | ADM),
     ("leads:detail", "GET", MK|MM|REP|REP2|SM|ADM),
     ("leads:detail", "POST", MK|MM|REP|REP2|SM|ADM),
     ("leads:erase", "GET", MM|SM|ADM),
