@@ -54,7 +54,9 @@ def test_manager_reads_the_sla_dashboards_review_and_goal_pacing(journey, transa
     journey.shot(sofia, "10-weekly-review")
 
     sofia.get_by_role("navigation", name="Main").get_by_role("link", name="Goals").click()
-    sofia.locator("main p a[href^='/goals/']").first.click()  # the goal in force today
+    expect(sofia.locator("[data-testid=goals-table]")).to_be_visible()
+    sofia.locator("[data-testid=goal-in-force]").click()
+    sofia.wait_for_url(re.compile(r".*/goals/\d+/$"))
     expect(sofia.locator("[data-testid=pacing-table]")).to_be_visible()
     expect(sofia.locator("main canvas").first).to_be_visible()
     journey.shot(sofia, "11-goal-pacing")
