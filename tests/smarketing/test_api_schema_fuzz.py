@@ -1,9 +1,14 @@
 """Schemathesis against our own OpenAPI schema, in process through the WSGI app.
 
 Every operation is fuzzed as an admin (a token), anonymously, and the intake operations
-with an ingest key; generated data is both valid (positive) and invalid (negative). The
-checks: never a 5xx, every response matches the schema, every status code is documented,
-and invalid input is refused. `FUZZ_EXAMPLES` and `FUZZ_SEED` widen or vary a run."""
+with an ingest key, plus stateful workflows as an admin; generated data is both valid
+(positive) and invalid (negative). The checks: never a 5xx, every status code and content
+type documented, every body matching the schema, credentials enforced. The schema is built
+once at collection (`/api/schema/` needs a signed-in user, so `from_wsgi` cannot fetch it
+then) and a test proves it equal to what `/api/schema/` serves.
+
+Knobs: FUZZ_EXAMPLES (per operation, default 20), FUZZ_STATEFUL_EXAMPLES, FUZZ_SEED,
+FUZZ_COVERAGE=1 (adds schemathesis' coverage phase: thousands of boundary cases more)."""
 
 import copy
 import json
