@@ -61,15 +61,16 @@ def reconcile(payload: dict) -> dict:
 
     from leads.reconcile import reconcile as run
     from smarketing.notifications import services
-    from smarketing.notifications.tasks import deliver_task
 
     # The reconciler leaves recent work to the fast path for a grace period; after an
     # outage that is over, so look from a moment past it.
-    later = timezone.now() + timedelta(minutes=5)
+    later = timezone.now() + timedelta(minutes=6)
     result = run(now=later)
+    # Deliver here rather than queue: a row claimed by a task that died keeps its claim
+    # lease (5 min) against the worker's real clock, and `later` is past it.
     due = services.notifications_due(now=later)
     for notification_id in due:
-        deliver_task.delay(notification_id)
+        services.notification_deliver(notification_id=notification_id, now=later)
     result["notifications_requeued"] = len(due)
     return result
 

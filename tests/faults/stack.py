@@ -232,6 +232,7 @@ class App:
         self.web: subprocess.Popen | None = None
         self.worker: subprocess.Popen | None = None
         self.worker_starts = 0
+        self.concurrency = 4
 
     @property
     def base(self) -> str:
@@ -288,7 +289,7 @@ class App:
             raise RuntimeError(f"ctl {command} failed:\n{out.stderr[-4000:]}")
         return json.loads(out.stdout.strip().splitlines()[-1])
 
-    def start_web(self) -> None:
+    def start_web(self, *, wait: bool = True) -> None:
         self.web = self._spawn(
             "gunicorn",
             [
@@ -308,6 +309,10 @@ class App:
                 "warning",
             ],
         )
+        if wait:
+            self.wait_web()
+
+    def wait_web(self) -> None:
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -320,7 +325,8 @@ class App:
                     raise RuntimeError("gunicorn did not start; see gunicorn.log") from None
                 time.sleep(0.2)
 
-    def start_worker(self, concurrency: int = 2) -> None:
+    def start_worker(self, concurrency: int = 4, *, wait: bool = True) -> None:
+        self.concurrency = concurrency
         self.worker_starts += 1
         self.worker = self._spawn(
             f"celery-{self.worker_starts}",
@@ -339,9 +345,13 @@ class App:
                 f"faults-{os.getpid()}-{self.worker_starts}@%h",
             ],
         )
-        # Ready when its pool has forked (it consumes from then on).
+        if wait:
+            self.wait_worker()
+
+    def wait_worker(self) -> None:
+        """Ready when its pool has forked (it consumes from then on)."""
         deadline = time.monotonic() + 30
-        while len(self.worker_children()) < concurrency:
+        while len(self.worker_children()) < self.concurrency:
             if time.monotonic() > deadline or self.worker.poll() is not None:
                 raise RuntimeError("the Celery worker did not start; see its log")
             time.sleep(0.1)
@@ -362,7 +372,16 @@ class App:
             self.worker.wait(timeout=10)
 
     def stop_worker(self) -> None:
-        _stop(self.worker)
+        """A graceful stop as a deploy does it: TERM to the main process only (warm
+        shutdown: the pool finishes its tasks), KILL to the group if it hangs."""
+        if self.worker is None or self.worker.poll() is not None:
+            return
+        self.worker.send_signal(signal.SIGTERM)
+        try:
+            self.worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.worker.pid, signal.SIGKILL)
+            self.worker.wait()
 
     def rss_kib(self) -> dict[str, int]:
         """Resident memory of web and worker, each summed over its process tree."""
