@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -89,6 +90,9 @@ def run_one(name: str, ctx) -> dict:
 def main() -> int:
     from bench import generate, report
 
+    # A `timeout` or Ctrl-C must still stop gunicorn and Celery (they run in their own
+    # process groups): turn SIGTERM into an exit that unwinds `with Services()`.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     at_scale = scale()
     started = time.monotonic()
     meta = generate.ensure(at_scale=at_scale, force=os.environ.get("BENCH_FORCE_GENERATE") == "1")
