@@ -119,9 +119,12 @@ def stack(fault_services):
     redis.client().flushall()
     app = App(database_url=postgres.url(name), redis_url=redis.url, log_dir=log_root / name)
     with LocalReceiver() as receiver:
+        # Web and worker boot while the data is prepared; neither reads it before a request.
+        app.start_web(wait=False)
+        app.start_worker(wait=False)
         creds = app.ctl("prepare", {"hook_url": receiver.url})
-        app.start_web()
-        app.start_worker()
+        app.wait_web()
+        app.wait_worker()
         try:
             yield Stack(
                 postgres=postgres,
