@@ -3,7 +3,6 @@ one benchmark (the raw claim loop of B6) end to end, and the report's JSON shape
 run is `make bench`; this only proves the harness still works."""
 
 import json
-import time
 
 import pytest
 from django.conf import settings
@@ -36,7 +35,6 @@ def _one(sql: str):
 
 
 def test_generator_loads_consistent_skewed_data_at_a_tiny_scale(db):
-    started = time.monotonic()
     made = generate.populate(at_scale=SCALE, log=lambda _: None)
     sizes = generate.sizes(SCALE)
     assert made["leads"] == sizes["leads"] == 500
@@ -71,7 +69,6 @@ def test_generator_loads_consistent_skewed_data_at_a_tiny_scale(db):
     assert _one("SELECT count(*) FROM leads_scoringmodel WHERE status = 'active'") == 1
     # The sequences moved past the copied ids, so the app can insert after a load.
     assert _one("SELECT nextval(pg_get_serial_sequence('leads_activity', 'id'))") > 5000
-    assert time.monotonic() - started < 20
 
 
 def test_a_benchmark_runs_end_to_end_and_the_report_has_its_shape(
