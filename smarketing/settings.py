@@ -326,17 +326,17 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Every operation documents the errors DRF answers everywhere (400/401/403/404/415).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "smarketing.openapi.document_error_responses",
+    ],
     # One schema name per choice set, so clients see e.g. RejectReasonEnum, not ReasonEnum
     # twice or a hashed KindB3aEnum.
     "ENUM_NAME_OVERRIDES": {
         "ActivityTypeEnum": "leads.models.ActivityType",
         "AgreementStatusEnum": "sla.models.AgreementStatus",
         "BodyFormatEnum": "smarketing.notifications.models.BodyFormat",
-    # Every operation documents the errors DRF answers everywhere (400/401/403/404/415).
-    "POSTPROCESSING_HOOKS": [
-        "drf_spectacular.hooks.postprocess_schema_enums",
-        "smarketing.openapi.document_error_responses",
-    ],
         "BuyerStageEnum": "personas.models.BuyerStage",
         "ChannelEnum": "smarketing.notifications.models.Channel",
         "ClockKindEnum": "sla.models.ClockKind",

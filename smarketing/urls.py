@@ -47,5 +47,5 @@ urlpatterns = [
     ),
 ]
 
-handler500 = "smarketing.views.server_error"
 handler404 = "smarketing.views.page_not_found"
+handler500 = "smarketing.views.server_error"
