@@ -78,9 +78,10 @@ class Watcher:
         return page
 
     def _request_failed(self, request) -> None:
-        # Leaving a page aborts its in-flight htmx polls (the inbox badge); that is the
-        # browser tidying up, not a request that failed.
-        if request.failure == "net::ERR_ABORTED" and request.resource_type in ("xhr", "fetch"):
+        # Leaving a page aborts what it still had in flight (the inbox badge's htmx poll,
+        # the favicon); that is the browser tidying up, not a request that failed. Server
+        # errors arrive as responses and are caught below.
+        if request.failure == "net::ERR_ABORTED":
             return
         self.failed_requests.append((request.url, request.failure))
 
