@@ -23,7 +23,7 @@ def test_manager_sets_a_quarterly_goal_in_the_browser(live_server, marketing_man
     import shutil
 
     if not shutil.which("chromium"):
-        pytest.skip("chromium is not installed")
+        pytest.skip(reason="chromium is not installed")
     november_funnel()
     with playwright_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
@@ -69,7 +69,7 @@ def test_marketer_plays_what_if_on_a_goal_without_saving(live_server, marketer):
     import shutil
 
     if not shutil.which("chromium"):
-        pytest.skip("chromium is not installed")
+        pytest.skip(reason="chromium is not installed")
     from tests.factories import FunnelGoalFactory
 
     goal = FunnelGoalFactory()

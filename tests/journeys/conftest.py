@@ -128,7 +128,7 @@ def chromium(monkeypatch):
     playwright_api = pytest.importorskip("playwright.sync_api")
     path = shutil.which("chromium")
     if path is None:
-        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+        pytest.skip(reason="Debian's chromium is not installed (.ci/run installs it)")
     # The ORM calls a journey makes between browser steps are plain synchronous code.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with playwright_api.sync_playwright() as pw:

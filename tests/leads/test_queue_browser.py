@@ -35,7 +35,7 @@ def _login(browser, base: str, username: str):
 def test_a_rep_works_the_queue_in_the_browser(transactional_db, live_server, rep, marketer):
     playwright_api = pytest.importorskip("playwright.sync_api")
     if not shutil.which("chromium"):
-        pytest.skip("chromium is not installed")
+        pytest.skip(reason="chromium is not installed")
     expect = playwright_api.expect
     ContentPieceFactory(title="ROI guide")
     keep = make_handoff(first_name="Ada", last_name="Byrne", company="Northwind")

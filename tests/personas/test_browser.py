@@ -34,7 +34,7 @@ def test_persona_is_written_signed_by_both_teams_and_versioned_in_the_browser(
 ):
     playwright_api = pytest.importorskip("playwright.sync_api")
     if not shutil.which("chromium"):
-        pytest.skip("chromium is not installed")
+        pytest.skip(reason="chromium is not installed")
     expect = playwright_api.expect
     base = live_server.url
     with playwright_api.sync_playwright() as pw:

@@ -24,7 +24,7 @@ CHROMIUM_ARGS = [
 def test_a_rep_marks_a_notification_read_and_the_badge_follows(live_server, rep):
     playwright_api = pytest.importorskip("playwright.sync_api")
     if not shutil.which("chromium"):
-        pytest.skip("chromium is not installed")
+        pytest.skip(reason="chromium is not installed")
     for n in (1, 2):
         services.notification_enqueue(
             kind="handoff.ready",
