@@ -33,6 +33,18 @@ def unscored_leads(*, now: datetime) -> list[int]:
     return list(newest)
 
 
+def unqualified_mqls() -> list[int]:
+    """Leads whose score says MQL but that never moved to MQL (a crash between scoring and
+    qualifying, or a bulk rescore cut short): rescoring them qualifies them, once."""
+    from leads.scoring.services import PRE_MQL_KINDS
+
+    return list(
+        Lead.objects.filter(
+            current_score__is_mql=True, stage__kind__in=PRE_MQL_KINDS, erased_at__isnull=True
+        ).values_list("pk", flat=True)[:BATCH]
+    )
+
+
 def unnotified_handoffs(*, now: datetime) -> list[int]:
     return list(
         Handoff.objects.filter(notified_at__isnull=True, created_at__lt=now - GRACE)
@@ -46,7 +58,9 @@ def reconcile(*, now: datetime) -> dict[str, int]:
     from leads.scoring.services import active_model
     from leads.scoring.tasks import score_lead_task
 
-    lead_ids = unscored_leads(now=now) if active_model() else []
+    lead_ids = []
+    if active_model():
+        lead_ids = list(dict.fromkeys([*unscored_leads(now=now), *unqualified_mqls()]))
     for lead_id in lead_ids:
         # Not score_lead_soon: its coalescing key may be held by the very task that was
         # lost (reserved by a killed worker), which would silence us until the key expires.

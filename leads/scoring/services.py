@@ -174,9 +174,12 @@ def lead_score(*, lead_id: int, now: datetime, scorer: Scorer | None = None) -> 
     if lead is None:
         return None
     score, persona, match = scorer.score(lead, facts_for([lead_id])[lead_id], now)
-    _store([(lead_id, score, persona, match)], model=scorer.model, now=now)
-    if score.is_mql:
-        lead_qualify(lead_id=lead_id, score=score, now=now)
+    # One transaction: a worker killed in between must not leave a score that says MQL on a
+    # lead that was never handed over (the reconciler also re-drives such leads).
+    with transaction.atomic():
+        _store([(lead_id, score, persona, match)], model=scorer.model, now=now)
+        if score.is_mql:
+            lead_qualify(lead_id=lead_id, score=score, now=now)
     return score
 
 

@@ -35,7 +35,7 @@ def test_with_redis_stopped_the_api_keeps_accepting_and_the_work_is_done_once_it
     assert set(statuses) == {200}
     stack.redis.start()
     stack.app.ctl("reconcile")
-    result = stack.settle(timeout=45, reconcile_every=5)
+    result = stack.settle(timeout=120, reconcile_every=5)
     _assert_invariants(stack, result, leads=15)
 
 
@@ -54,5 +54,5 @@ def test_with_redis_killed_and_its_queue_lost_the_reconciler_re_drives_everythin
     time.sleep(1)
     first = stack.app.ctl("reconcile")
     assert first["leads_rescored"] == 15
-    result = stack.settle(timeout=45, reconcile_every=5)
+    result = stack.settle(timeout=120, reconcile_every=5)
     _assert_invariants(stack, result, leads=15)

@@ -33,7 +33,7 @@ def test_killing_a_worker_child_mid_burst_loses_nothing(stack):
 
     # A child killed while delivering a webhook leaves its row claimed for the lease; the
     # reconciler and outbox sweep (beat's job) deliver it once the lease is over.
-    result = stack.settle(timeout=90, reconcile_every=10)
+    result = stack.settle(timeout=120, reconcile_every=10)
 
     _assert_invariants(stack, result)
     assert result["counts"]["leads_with_events"] == 30
@@ -48,7 +48,7 @@ def test_killing_the_worker_main_process_mid_burst_then_restarting_it_loses_noth
 
     # Tasks the dead worker had reserved come back after the visibility timeout (an hour);
     # the reconciler does not wait for it: it re-drives from the database.
-    result = stack.settle(timeout=90, reconcile_every=5)
+    result = stack.settle(timeout=120, reconcile_every=5)
 
     _assert_invariants(stack, result)
     assert result["counts"]["leads_with_events"] == 30

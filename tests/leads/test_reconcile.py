@@ -51,3 +51,18 @@ def test_handoffs_never_notified_are_re_driven(monkeypatch):
     assert sent == [old.pk]
     Handoff.objects.filter(pk=old.pk).update(notified_at=NOW)
     assert unnotified_handoffs(now=NOW) == []
+
+
+def test_a_lead_scored_mql_but_never_qualified_is_re_driven():
+    from leads.reconcile import unqualified_mqls
+    from leads.scoring.models import LeadScore
+
+    model = make_model()
+    lead = make_lead(1)
+    LeadScore.objects.create(
+        lead=lead, model=model, fit=50, engagement=50, total=100, is_mql=True, scored_at=NOW
+    )
+    assert unqualified_mqls() == [lead.pk]
+    _event(lead, 1)
+    services.lead_score(lead_id=lead.pk, now=NOW)  # no longer MQL-worthy: nothing to do
+    assert unqualified_mqls() == []
