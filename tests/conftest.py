@@ -40,15 +40,20 @@ def _no_stray_connections_at_the_end(django_db_setup, django_db_blocker):
     """Worker and live-server threads leave PostgreSQL sessions open; end them before the
     test database is dropped, or the drop fails and the database lingers."""
     yield
-    from django.db import connection
+    from django.db import DatabaseError, connection
 
-    if connection.vendor != "postgresql":
-        return
-    with django_db_blocker.unblock(), connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
+    if connection.vendor != "postgresql" or not connection.settings_dict["NAME"].startswith(
+        "test_"
+    ):
+        return  # only ever the test database; a run that never opened it has nothing to end
+    try:
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+    except DatabaseError:
+        pass  # nothing to tidy if the database is already gone
 
 
 @pytest.fixture(autouse=True)
