@@ -103,7 +103,7 @@ def test_marketer_defines_a_persona_and_a_scoring_model_that_both_teams_sign(
     sofia.get_by_role("button", name="Activate and rescore every lead").click()
     sofia.wait_for_url(re.compile(r".*/leads/scoring/rescores/\d+/$"))
     progress = sofia.locator("[data-testid=rescore-progress]")
-    expect(progress).to_have_attribute("data-status", "done", timeout=30_000)
+    expect(progress).to_have_attribute("data-status", "done", timeout=90_000)
     expect(progress).to_contain_text("100%")
     journey.shot(sofia, "04-rescore-done")
 
