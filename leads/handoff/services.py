@@ -15,6 +15,7 @@ from leads.handoff.models import (
     TouchKind,
     TouchOutcome,
 )
+from leads.handoff.notify import handoff_notify
 from leads.handoff.signals import handoff_created
 from leads.models import Lead, Stage, StageChange, StageKind
 from leads.routing.models import SalesTeam
@@ -46,19 +47,11 @@ def handoff_create(
     if created:
         route_handoff(handoff=handoff, now=now)
         handoff_created.send(sender=Handoff, handoff=handoff, now=now)
-        transaction.on_commit(lambda: _notify_soon(handoff.pk))
+        # The outbox rows commit with the handoff: the in-app message exists the moment the
+        # handoff does, and email and webhooks are relayed right after commit (no extra
+        # task hop in between; the reconciler still re-drives a handoff never notified).
+        handoff_notify(handoff_id=handoff.pk, now=now)
     return handoff
-
-
-def _notify_soon(handoff_id: int) -> None:
-    from leads.handoff.tasks import handoff_notify_task
-
-    try:
-        handoff_notify_task.delay(handoff_id)
-    except Exception:
-        # Runs on commit: the handoff is stored, so a broker outage must not fail the
-        # request or task that made it. The reconciler finds handoffs never notified.
-        logger.exception("Could not enqueue notifications of handoff %s", handoff_id)
 
 
 # --- What Sales does with a handoff -------------------------------------------------------
