@@ -462,12 +462,11 @@ def _apply_event_side_effects(activities: list[Activity], *, now: datetime) -> N
 
 
 def leads_touched(*, lead_ids: list[int], now: datetime) -> None:
-    """Called on commit with the leads whose engagement just changed (events, forms):
-    each gets a rescore task, coalesced so a burst of events queues one task per lead."""
-    from leads.scoring.tasks import score_lead_soon  # scoring imports this module
+    """Called on commit with the leads whose engagement just changed (events, forms): they
+    are marked for rescoring, coalesced so a burst of events costs one scoring pass."""
+    from leads.scoring.tasks import leads_score_soon  # scoring imports this module
 
-    for lead_id in dict.fromkeys(lead_ids):
-        score_lead_soon(lead_id)
+    leads_score_soon(list(dict.fromkeys(lead_ids)))
 
 
 # --- Website forms ------------------------------------------------------------------------

@@ -40,6 +40,12 @@ def score_lead_soon(lead_id: int) -> None:
             cache.delete(key)
 
 
+def leads_score_soon(lead_ids: list[int]) -> None:
+    """Rescore these leads soon (see score_lead_soon). Never raises."""
+    for lead_id in lead_ids:
+        score_lead_soon(lead_id)
+
+
 # A database that is restarting is transient: retry with exponential backoff and jitter
 # (capped well under the broker's visibility timeout); the reconciler covers the rest.
 TRANSIENT = {
