@@ -176,23 +176,29 @@ def queue_length() -> int:
 
 
 def profile_score_task() -> str:
-    """pyinstrument over what each event costs a worker: one score_lead_task."""
+    """pyinstrument over what each event costs a worker: one drain pass over its lead."""
     from django.db import connection
+    from django.utils import timezone
     from pyinstrument import Profiler
 
-    from leads.scoring.tasks import score_lead_task
+    from leads.scoring.services import backlog_add, backlog_drain
 
     with connection.cursor() as cur:
         cur.execute("SELECT lead_id FROM leads_activity ORDER BY id DESC LIMIT 1")
         lead_id = cur.fetchone()[0]
-    score_lead_task.run(lead_id)
+
+    def one_pass():
+        backlog_add(lead_ids=[lead_id], now=timezone.now())
+        backlog_drain(now=timezone.now())
+
+    one_pass()
     profiler = Profiler(interval=0.001)
     profiler.start()
     for _ in range(5):
-        score_lead_task.run(lead_id)
+        one_pass()
     profiler.stop()
     return (
-        "5 runs of score_lead_task:\n"
+        "5 drain passes of one lead (backlog row in, score, row out):\n"
         + profiler.output_text(unicode=False, color=False, show_all=False)[:5000]
     )
 

@@ -304,6 +304,7 @@ from leads.routing.models import RoutingRule, SalesTeam, TeamMember  # noqa: E40
 from leads.scoring.models import (  # noqa: E402, F401
     LeadScore,
     RescoreJob,
+    ScoringBacklog,
     ScoringModel,
     ScoringModelEvent,
     ScoringRule,

@@ -55,16 +55,19 @@ def unnotified_handoffs(*, now: datetime) -> list[int]:
 
 def reconcile(*, now: datetime) -> dict[str, int]:
     from leads.handoff.tasks import handoff_notify_task
-    from leads.scoring.services import active_model
-    from leads.scoring.tasks import score_lead_task
+    from leads.scoring.services import active_model, backlog_add, backlog_waiting
+    from leads.scoring.tasks import drainer_wake
 
     lead_ids = []
     if active_model():
         lead_ids = list(dict.fromkeys([*unscored_leads(now=now), *unqualified_mqls()]))
-    for lead_id in lead_ids:
-        # Not score_lead_soon: its coalescing key may be held by the very task that was
-        # lost (reserved by a killed worker), which would silence us until the key expires.
-        score_lead_task.delay(lead_id)
+    if lead_ids:
+        backlog_add(lead_ids=lead_ids, now=now)
+    if lead_ids or backlog_waiting():
+        # Forced: the flag that says a drainer is awake may belong to one that was lost
+        # (reserved by a killed worker), which would silence the wake-up until it expires.
+        # Two drainers at once are harmless: each takes rows the other does not hold.
+        drainer_wake(force=True)
     handoff_ids = unnotified_handoffs(now=now)
     for handoff_id in handoff_ids:
         handoff_notify_task.delay(handoff_id)

@@ -201,3 +201,18 @@ class RescoreJob(models.Model):
         if not self.total:
             return 100 if self.status == RescoreStatus.DONE else 0
         return min(100, round(100 * self.processed / self.total))
+
+
+class ScoringBacklog(models.Model):
+    """A lead whose engagement changed since its last score. Intake writes the row in the
+    transaction that stores the events; the scorer takes rows set-based (SKIP LOCKED) and
+    deletes them in the transaction that stores the new scores, so a worker that dies gives
+    its rows back and a burst of events for one lead is scored once."""
+
+    lead = models.OneToOneField(
+        "leads.Lead", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    queued_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"lead {self.lead_id} waiting since {self.queued_at:%H:%M:%S}"

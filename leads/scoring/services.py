@@ -1,13 +1,15 @@
 """Scoring writes: score one lead, qualify it once, rescore everyone, and the life of a
 scoring model from draft to retired. Every function takes `now`."""
 
+import json
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
-from django.db.models import F, Max
+from django.db import connection, transaction
+from django.db.models import Count, F, Max
 from django.utils import timezone
 
 from leads.handoff.services import handoff_create
@@ -20,6 +22,7 @@ from leads.scoring.models import (
     RescoreJob,
     RescoreStatus,
     RuleKind,
+    ScoringBacklog,
     ScoringModel,
     ScoringModelEvent,
     ScoringRule,
@@ -27,6 +30,7 @@ from leads.scoring.models import (
 )
 from leads.services import lead_change_stage
 from personas.fit import CompiledPersona, compile_persona
+from personas.models import Persona, PersonaCriterion
 from personas.selectors import agreed_personas
 from smarketing.errors import ApplicationError, Conflict
 from smarketing.models import AuditLog
@@ -75,6 +79,38 @@ def active_model() -> ScoringModel | None:
     return ScoringModel.objects.filter(status=ModelStatus.ACTIVE).first()
 
 
+# A worker scores thousands of leads a minute under the same model and personas: compile
+# them once per process and rebuild only when what they are built from changes. The
+# fingerprint is one cheap query over small tables (the active model, the personas' versions,
+# the criteria); SCORER_MAX_AGE bounds what an edit that bypassed every timestamp could cost.
+SCORER_MAX_AGE = 60.0
+_scorer_cache: dict[str, Any] = {"fingerprint": None, "scorer": None, "built": 0.0}
+
+
+def _scorer_fingerprint() -> tuple:
+    model_id = (
+        ScoringModel.objects.filter(status=ModelStatus.ACTIVE).values_list("pk", flat=True).first()
+    )
+    personas = tuple(
+        Persona.objects.order_by("pk").values_list("pk", "status", "version", "updated_at")
+    )
+    criteria = PersonaCriterion.objects.aggregate(n=Count("pk"), m=Max("pk"))
+    return model_id, personas, criteria["n"], criteria["m"]
+
+
+def scorer_current() -> "Scorer | None":
+    """The compiled Scorer of the active model (None without one), cached per process."""
+    fingerprint = _scorer_fingerprint()
+    cached = _scorer_cache
+    fresh = time.monotonic() - cached["built"] < SCORER_MAX_AGE
+    if cached["fingerprint"] == fingerprint and fresh:
+        return cached["scorer"]
+    model = ScoringModel.objects.filter(pk=fingerprint[0]).first() if fingerprint[0] else None
+    scorer = Scorer(model) if model is not None else None
+    cached.update(fingerprint=fingerprint, scorer=scorer, built=time.monotonic())
+    return scorer
+
+
 def facts_for(lead_ids: list[int]) -> dict[int, list[Fact]]:
     facts: dict[int, list[Fact]] = defaultdict(list)
     rows = Activity.objects.filter(lead_id__in=lead_ids).values_list(
@@ -85,53 +121,152 @@ def facts_for(lead_ids: list[int]) -> dict[int, list[Fact]]:
     return facts
 
 
+SCORE_FIELDS = (
+    "model",
+    "fit",
+    "engagement",
+    "total",
+    "is_mql",
+    "persona",
+    "persona_fit",
+    "breakdown",
+    "scored_at",
+)
+
+
 def _store(
     results: list[tuple[int, Score, Any, PersonaMatch | None]],
     *,
     model: ScoringModel,
     now: datetime,
+    touch: bool = True,
 ) -> None:
-    """Write scores set-based: one upsert of LeadScore rows and one bulk update of the
-    denormalised columns the lead list sorts by."""
+    """Write scores set-based: upsert the LeadScore rows (with their explanation) and copy
+    the totals to the lead columns the lists sort by.
+
+    Only what changed is written: a lead whose score, persona and explanation are what is
+    stored keeps its rows untouched (a retroactive rescore of a million leads rewrites the
+    few that moved, not the table). `touch` stamps `scored_at` even on unchanged scores:
+    the event path says "these events are scored", which the reconciler relies on."""
     if not results:
         return
-    LeadScore.objects.bulk_create(
-        [
-            LeadScore(
-                lead_id=lead_id,
-                model=model,
-                fit=score.fit,
-                engagement=score.engagement,
-                total=score.total,
-                is_mql=score.is_mql,
-                persona=persona,
-                persona_fit=match.fit if match else 0,
-                breakdown=score.as_dict(),
-                scored_at=now,
-            )
-            for lead_id, score, persona, match in results
-        ],
-        update_conflicts=True,
-        unique_fields=["lead"],
-        update_fields=[
-            "model",
+    if connection.vendor == "postgresql":
+        _store_postgresql(results, model=model, now=now, touch=touch)
+        return
+    current = {
+        row[0]: row[1:]
+        for row in LeadScore.objects.filter(lead_id__in=[r[0] for r in results]).values_list(
+            "lead_id",
+            "model_id",
             "fit",
             "engagement",
             "total",
             "is_mql",
-            "persona",
+            "persona_id",
             "persona_fit",
             "breakdown",
-            "scored_at",
-        ],
+        )
+    }
+    rows = []
+    for lead_id, score, persona, match in results:
+        row = LeadScore(
+            lead_id=lead_id,
+            model=model,
+            fit=score.fit,
+            engagement=score.engagement,
+            total=score.total,
+            is_mql=score.is_mql,
+            persona=persona,
+            persona_fit=match.fit if match else 0,
+            breakdown=score.as_dict(),
+            scored_at=now,
+        )
+        stored = current.get(lead_id)
+        same = stored == (
+            model.pk,
+            row.fit,
+            row.engagement,
+            row.total,
+            row.is_mql,
+            getattr(persona, "pk", None),
+            row.persona_fit,
+            row.breakdown,
+        )
+        if touch or not same:
+            totals = (row.fit, row.engagement, row.total)
+            rows.append((row, stored is not None and tuple(stored[1:4]) == totals))
+    LeadScore.objects.bulk_create(
+        [row for row, _ in rows],
+        update_conflicts=True,
+        unique_fields=["lead"],
+        update_fields=list(SCORE_FIELDS),
     )
     Lead.objects.bulk_update(
         [
-            Lead(pk=lead_id, fit_score=s.fit, engagement_score=s.engagement, score=s.total)
-            for lead_id, s, _, _ in results
+            Lead(
+                pk=row.lead_id, fit_score=row.fit, engagement_score=row.engagement, score=row.total
+            )
+            for row, totals_same in rows
+            if not totals_same
         ],
         ["fit_score", "engagement_score", "score"],
     )
+
+
+# One statement for the whole chunk: the new scores as a VALUES list, an upsert of LeadScore
+# that skips rows whose content is what is stored, then the lead columns where they differ.
+_STORE_SQL = """
+WITH v (lead_id, model_id, fit, engagement, total, is_mql, persona_id, persona_fit, breakdown)
+AS (VALUES {values}),
+scores AS (
+    INSERT INTO {leadscore} AS cur
+        (lead_id, model_id, fit, engagement, total, is_mql, persona_id, persona_fit,
+         breakdown, scored_at)
+    SELECT lead_id, model_id, fit, engagement, total, is_mql, persona_id, persona_fit,
+           breakdown, %s
+    FROM v
+    ON CONFLICT (lead_id) DO UPDATE SET
+        model_id = EXCLUDED.model_id, fit = EXCLUDED.fit, engagement = EXCLUDED.engagement,
+        total = EXCLUDED.total, is_mql = EXCLUDED.is_mql, persona_id = EXCLUDED.persona_id,
+        persona_fit = EXCLUDED.persona_fit, breakdown = EXCLUDED.breakdown,
+        scored_at = EXCLUDED.scored_at
+    WHERE %s OR (cur.model_id, cur.fit, cur.engagement, cur.total, cur.is_mql,
+                 cur.persona_id, cur.persona_fit, cur.breakdown)
+        IS DISTINCT FROM (EXCLUDED.model_id, EXCLUDED.fit, EXCLUDED.engagement,
+                          EXCLUDED.total, EXCLUDED.is_mql, EXCLUDED.persona_id,
+                          EXCLUDED.persona_fit, EXCLUDED.breakdown)
+)
+UPDATE {lead} AS l SET fit_score = v.fit, engagement_score = v.engagement, score = v.total
+FROM v
+WHERE l.id = v.lead_id
+  AND (l.fit_score, l.engagement_score, l.score) IS DISTINCT FROM (v.fit, v.engagement, v.total)
+"""
+_STORE_ROW = (
+    "(%s::bigint, %s::bigint, %s::int, %s::int, %s::int, %s::bool, %s::bigint, %s::int, %s::jsonb)"
+)
+
+
+def _store_postgresql(results, *, model: ScoringModel, now: datetime, touch: bool) -> None:
+    params: list[Any] = []
+    for lead_id, score, persona, match in results:
+        params += [
+            lead_id,
+            model.pk,
+            score.fit,
+            score.engagement,
+            score.total,
+            score.is_mql,
+            getattr(persona, "pk", None),
+            match.fit if match else 0,
+            json.dumps(score.as_dict()),
+        ]
+    sql = _STORE_SQL.format(
+        values=", ".join([_STORE_ROW] * len(results)),
+        leadscore=LeadScore._meta.db_table,
+        lead=Lead._meta.db_table,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, now, touch])
 
 
 def lead_qualify(*, lead_id: int, score: Score, now: datetime) -> bool:
@@ -166,10 +301,9 @@ def lead_score(*, lead_id: int, now: datetime, scorer: Scorer | None = None) -> 
     """Rescore one lead under the active model (after its events), and qualify it when it
     crosses the line. Returns None when there is no active model or no such lead."""
     if scorer is None:
-        model = active_model()
-        if model is None:
+        scorer = scorer_current()
+        if scorer is None:
             return None
-        scorer = Scorer(model)
     lead = Lead.objects.filter(pk=lead_id, erased_at__isnull=True).values(*SCORING_COLUMNS).first()
     if lead is None:
         return None
@@ -184,9 +318,15 @@ def lead_score(*, lead_id: int, now: datetime, scorer: Scorer | None = None) -> 
 
 
 def leads_rescore(
-    *, lead_ids: list[int], scorer: Scorer, now: datetime, qualify: bool = True
+    *,
+    lead_ids: list[int],
+    scorer: Scorer,
+    now: datetime,
+    qualify: bool = True,
+    touch: bool = False,
 ) -> tuple[int, int]:
-    """Score a batch of leads set-based; returns (scored, newly qualified)."""
+    """Score a batch of leads set-based; returns (scored, newly qualified). `touch`: see
+    _store (the event path passes True)."""
     leads = list(
         Lead.objects.filter(pk__in=lead_ids, erased_at__isnull=True)
         .select_related(None)
@@ -201,12 +341,47 @@ def leads_rescore(
         if score.is_mql and lead["stage_kind"] in PRE_MQL_KINDS:
             to_qualify.append((lead["id"], score))
     with transaction.atomic():
-        _store(results, model=scorer.model, now=now)
+        _store(results, model=scorer.model, now=now, touch=touch)
     qualified = 0
     if qualify:
         for lead_id, score in to_qualify:
             qualified += lead_qualify(lead_id=lead_id, score=score, now=now)
     return len(results), qualified
+
+
+# --- The scoring backlog: what intake hands to scoring --------------------------------------
+
+
+def backlog_add(*, lead_ids: Iterable[int], now: datetime) -> None:
+    """Put leads on the backlog (once each; a lead already waiting keeps its place)."""
+    ScoringBacklog.objects.bulk_create(
+        [ScoringBacklog(lead_id=lead_id, queued_at=now) for lead_id in dict.fromkeys(lead_ids)],
+        ignore_conflicts=True,
+    )
+
+
+def backlog_waiting() -> bool:
+    return ScoringBacklog.objects.exists()
+
+
+def backlog_drain(*, now: datetime, limit: int = 500) -> int:
+    """Score up to `limit` waiting leads and take them off the backlog, in one transaction:
+    rows other drainers hold are skipped, and a failure puts every row back. Leads that
+    cross the MQL line are qualified and handed to Sales in the same transaction. Returns
+    how many rows were taken (0 when the backlog is empty)."""
+    scorer = scorer_current()
+    with transaction.atomic():
+        lead_ids = list(
+            ScoringBacklog.objects.select_for_update(skip_locked=True)
+            .order_by("lead_id")
+            .values_list("lead_id", flat=True)[:limit]
+        )
+        if not lead_ids:
+            return 0
+        ScoringBacklog.objects.filter(lead_id__in=lead_ids).delete()
+        if scorer is not None:  # without an active model there is nothing to score with
+            leads_rescore(lead_ids=lead_ids, scorer=scorer, now=now, touch=True)
+    return len(lead_ids)
 
 
 def rescore_run(
@@ -258,10 +433,9 @@ def rescore_run(
 
 def decay_sweep(*, now: datetime, chunk: int = CHUNK) -> int:
     """Rescore leads whose engagement is not zero (only they can decay). Returns how many."""
-    model = active_model()
-    if model is None:
+    scorer = scorer_current()
+    if scorer is None:
         return 0
-    scorer = Scorer(model)
     done, last_id = 0, 0
     while True:
         ids = list(

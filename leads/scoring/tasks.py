@@ -1,11 +1,13 @@
-"""Thin tasks: take ids, re-read rows, call a service. A second run changes nothing."""
+"""Thin tasks: take ids (or the backlog), re-read rows, call a service. A second run changes
+nothing."""
 
 import contextlib
 import logging
+import time
 
 from celery import shared_task
 from django.core.cache import cache
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from leads.scoring import services
@@ -13,37 +15,52 @@ from leads.scoring.models import RescoreJob, RescoreStatus
 
 logger = logging.getLogger(__name__)
 
-PENDING_KEY = "scoring:pending:{}"
-PENDING_TTL = 300  # seconds; a lost task frees the key by itself
-
-
-def score_lead_soon(lead_id: int) -> None:
-    """Enqueue a rescore of one lead unless one is already waiting: a burst of events for
-    the same lead coalesces into one task, which reads all of them when it runs.
-
-    Never raises: it runs on commit, after the events are stored, so a broker or cache
-    outage must not turn an accepted request into a 500. The reconciler re-drives from the
-    database whatever this could not enqueue."""
-    key = PENDING_KEY.format(lead_id)
-    try:
-        if not cache.add(key, 1, PENDING_TTL):
-            return
-    except Exception:
-        logger.warning("Cache unavailable; enqueueing the rescore of lead %s anyway", lead_id)
-    try:
-        score_lead_task.delay(lead_id)
-    except Exception:
-        logger.exception("Could not enqueue the rescore of lead %s; the reconciler will", lead_id)
-        # Otherwise the key would hold back the next event's enqueue for PENDING_TTL (if
-        # the cache is down too, the key expires by itself).
-        with contextlib.suppress(Exception):
-            cache.delete(key)
+# At most one drainer is awake at a time (more would be safe, since rows are taken with SKIP
+# LOCKED, but wasteful): the first event after a quiet spell wakes it, later ones find it
+# awake and only add rows. A drainer that dies frees the flag after WAKE_TTL; the reconciler
+# wakes a new one sooner when rows wait.
+WAKE_KEY = "scoring:drainer-awake"
+WAKE_TTL = 120  # seconds
+DRAIN_BATCH = 500
+DRAIN_SLICE = 30.0  # seconds a drainer works before it hands over to a fresh task
 
 
 def leads_score_soon(lead_ids: list[int]) -> None:
-    """Rescore these leads soon (see score_lead_soon). Never raises."""
-    for lead_id in lead_ids:
-        score_lead_soon(lead_id)
+    """Rescore these leads soon: put them on the scoring backlog and make sure a drainer
+    runs. Inside a transaction the rows commit with it (so the events and the promise to
+    score them are one) and the wake-up waits for the commit; outside one, both happen now.
+
+    Outside a transaction it never raises (it runs after the events were stored, so an
+    outage must not turn an accepted request into a 500): the reconciler re-drives what
+    this could not record."""
+    if not lead_ids:
+        return
+    if transaction.get_connection().in_atomic_block:
+        services.backlog_add(lead_ids=lead_ids, now=timezone.now())
+        transaction.on_commit(drainer_wake)
+        return
+    try:
+        services.backlog_add(lead_ids=lead_ids, now=timezone.now())
+    except Exception:
+        logger.exception("Could not put %s leads on the scoring backlog", len(lead_ids))
+        return
+    drainer_wake()
+
+
+def drainer_wake(*, force: bool = False) -> None:
+    """Enqueue a drainer unless one is awake (`force`: regardless). Never raises."""
+    try:
+        if not cache.add(WAKE_KEY, 1, WAKE_TTL) and not force:
+            return
+    except Exception:
+        logger.warning("Cache unavailable; waking a scoring drainer anyway")
+    try:
+        drain_backlog_task.delay()
+    except Exception:
+        logger.exception("Could not enqueue a scoring drainer; the reconciler will")
+        # Otherwise the flag would hold back the next wake-up for WAKE_TTL.
+        with contextlib.suppress(Exception):
+            cache.delete(WAKE_KEY)
 
 
 # A database that is restarting is transient: retry with exponential backoff and jitter
@@ -58,10 +75,33 @@ TRANSIENT = {
 
 
 @shared_task(ignore_result=True, acks_late=True, **TRANSIENT)
-def score_lead_task(lead_id: int) -> None:
-    # Free the key before reading, so events that arrive while we score enqueue again.
-    cache.delete(PENDING_KEY.format(lead_id))
-    services.lead_score(lead_id=lead_id, now=timezone.now())
+def drain_backlog_task() -> None:
+    """Score the backlog in batches until it is empty, then go to sleep. Under steady load
+    one drainer keeps going and scores hundreds of leads per pass; when it is quiet, a pass
+    holds the one lead whose event just arrived."""
+    started = time.monotonic()
+    try:
+        while True:
+            if services.backlog_drain(now=timezone.now(), limit=DRAIN_BATCH):
+                cache.touch(WAKE_KEY, WAKE_TTL)
+                if time.monotonic() - started > DRAIN_SLICE:
+                    # Hand over so a long burst does not hit the task time limit.
+                    cache.delete(WAKE_KEY)
+                    drainer_wake()
+                    return
+                continue
+            cache.delete(WAKE_KEY)
+            # An event committed after our last look found the flag still set and did not
+            # wake anyone: look once more now that the flag is down.
+            if services.backlog_waiting() and cache.add(WAKE_KEY, 1, WAKE_TTL):
+                continue
+            return
+    except Exception:
+        # The batch's rows went back with the rollback; let the next event (or the retry,
+        # or the reconciler) wake a drainer.
+        with contextlib.suppress(Exception):
+            cache.delete(WAKE_KEY)
+        raise
 
 
 @shared_task(ignore_result=True, acks_late=True)

@@ -46,7 +46,7 @@ def test_handoffs_never_notified_are_re_driven(monkeypatch):
 
     sent = []
     monkeypatch.setattr(handoff_tasks.handoff_notify_task, "delay", sent.append)
-    monkeypatch.setattr(scoring_tasks.score_lead_task, "delay", lambda pk: None)
+    monkeypatch.setattr(scoring_tasks.drain_backlog_task, "delay", lambda: None)
     assert reconcile(now=NOW) == {"leads_rescored": 0, "handoffs_notified": 1}
     assert sent == [old.pk]
     Handoff.objects.filter(pk=old.pk).update(notified_at=NOW)

@@ -3,6 +3,7 @@ and it becomes MQL exactly once, even when the same events are posted twice."""
 
 from datetime import timedelta
 
+import pytest
 from django.utils import timezone
 
 from leads.models import Lead, StageChange, StageKind
@@ -46,13 +47,14 @@ def test_events_cross_the_line_and_the_lead_becomes_mql_exactly_once(celery_work
     assert StageChange.objects.filter(lead=lead, to_stage__kind=StageKind.MQL).count() == 1
 
 
-def test_a_burst_of_events_for_one_lead_queues_one_rescore(
+def test_a_burst_of_events_waits_as_one_backlog_row_and_wakes_one_drainer(
     key_client, monkeypatch, django_capture_on_commit_callbacks
 ):
-    from leads.scoring import tasks
+    from leads.scoring import services, tasks
+    from leads.scoring.models import ScoringBacklog
 
-    sent = []
-    monkeypatch.setattr(tasks.score_lead_task, "delay", lambda lead_id: sent.append(lead_id))
+    woken = []
+    monkeypatch.setattr(tasks.drain_backlog_task, "delay", lambda: woken.append(1))
     make_model()
     email = "burst@northwind.test"
     with django_capture_on_commit_callbacks(execute=True):
@@ -60,8 +62,42 @@ def test_a_burst_of_events_for_one_lead_queues_one_rescore(
     with django_capture_on_commit_callbacks(execute=True):
         key_client.post("/api/v1/events/", _events("b", email), format="json")
     lead = Lead.objects.get(email=email)
-    assert sent == [lead.pk]  # six events, two requests, one task waiting
-    tasks.score_lead_task.run(lead.pk)  # the task frees the slot when it runs
+    # Six events, two requests: one row waiting, one drainer woken.
+    assert list(ScoringBacklog.objects.values_list("lead_id", flat=True)) == [lead.pk]
+    assert woken == [1]
+    assert not LeadScore.objects.filter(lead=lead).exists()
+
+    tasks.drain_backlog_task.run()  # scores the lead, empties the backlog, goes to sleep
+    assert not ScoringBacklog.objects.exists()
+    assert LeadScore.objects.get(lead=lead).engagement > 0
+    assert services.backlog_drain(now=timezone.now()) == 0
     with django_capture_on_commit_callbacks(execute=True):
         key_client.post("/api/v1/events/", _events("c", email), format="json")
-    assert sent == [lead.pk, lead.pk]
+    assert woken == [1, 1]  # asleep again, so the next event wakes a new one
+
+
+def test_a_failed_drain_gives_its_leads_back(
+    key_client, monkeypatch, django_capture_on_commit_callbacks
+):
+    from leads.scoring import services, tasks
+    from leads.scoring.models import ScoringBacklog
+
+    monkeypatch.setattr(tasks.drain_backlog_task, "delay", lambda: None)
+    make_model()
+    with django_capture_on_commit_callbacks(execute=True):
+        events = _events("x", "x@northwind.test")
+        response = key_client.post("/api/v1/events/", events, format="json")
+    assert response.status_code == 200
+    lead = Lead.objects.get(email="x@northwind.test")
+
+    def boom(**kwargs):
+        raise RuntimeError("database went away mid-batch")
+
+    real_rescore = services.leads_rescore
+    monkeypatch.setattr(services, "leads_rescore", boom)
+    with pytest.raises(RuntimeError):
+        services.backlog_drain(now=timezone.now())
+    assert list(ScoringBacklog.objects.values_list("lead_id", flat=True)) == [lead.pk]
+    monkeypatch.setattr(services, "leads_rescore", real_rescore)
+    assert services.backlog_drain(now=timezone.now()) == 1
+    assert LeadScore.objects.filter(lead=lead).exists()

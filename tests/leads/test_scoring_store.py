@@ -1,0 +1,93 @@
+"""Scores are written only where they changed: a rescore that changes nothing rewrites no
+row (on PostgreSQL the row versions stay the same), while the event path always stamps
+`scored_at`, which the reconciler reads as "these events are scored"."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+
+from leads.models import Activity, Lead
+from leads.scoring import services
+from leads.scoring.models import LeadScore
+from tests.leads.scoring_fixtures import NOW, make_lead, make_model
+
+pytestmark = pytest.mark.django_db
+
+
+def _xmin(table: str, pk_column: str, pk: int):
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT xmin::text FROM {table} WHERE {pk_column} = %s", [pk])  # noqa: S608
+        return cursor.fetchone()[0]
+
+
+def _versions(lead):
+    return _xmin("leads_lead", "id", lead.pk), _xmin("leads_leadscore", "lead_id", lead.pk)
+
+
+def _webinar(lead, at):
+    Activity.objects.create(lead=lead, type="webinar_attended", occurred_at=at, received_at=at)
+
+
+def test_a_rescore_that_changes_nothing_writes_nothing():
+    scorer = services.Scorer(make_model())
+    lead = make_lead(1, industry="Logistics", employees=300)
+    _webinar(lead, NOW - timedelta(days=1))
+    services.leads_rescore(lead_ids=[lead.pk], scorer=scorer, now=NOW)
+    first = LeadScore.objects.get(lead=lead)
+    assert (first.fit, first.engagement, first.scored_at) == (25, 12, NOW)
+    before = _versions(lead)
+
+    later = NOW + timedelta(hours=1)  # webinars do not decay: same score, same explanation
+    services.leads_rescore(lead_ids=[lead.pk], scorer=scorer, now=later)
+    assert LeadScore.objects.get(lead=lead).scored_at == NOW
+    assert _versions(lead) == before
+
+    _webinar(lead, later)  # a real change is written, to both tables
+    services.leads_rescore(lead_ids=[lead.pk], scorer=scorer, now=later)
+    changed = LeadScore.objects.get(lead=lead)
+    assert (changed.engagement, changed.scored_at) == (24, later)
+    assert Lead.objects.get(pk=lead.pk).engagement_score == 24
+    if connection.vendor == "postgresql":
+        assert _versions(lead)[0] != before[0] and _versions(lead)[1] != before[1]
+
+
+def test_the_event_path_stamps_scored_at_even_when_the_score_stays():
+    scorer = services.Scorer(make_model())
+    lead = make_lead(1, industry="Logistics", employees=300)
+    _webinar(lead, NOW - timedelta(days=1))
+    services.leads_rescore(lead_ids=[lead.pk], scorer=scorer, now=NOW, touch=True)
+    lead_version = _versions(lead)[0]
+    later = NOW + timedelta(minutes=5)
+    services.leads_rescore(lead_ids=[lead.pk], scorer=scorer, now=later, touch=True)
+    assert LeadScore.objects.get(lead=lead).scored_at == later
+    assert _versions(lead)[0] == lead_version  # the lead's totals did not move
+
+
+def test_a_new_model_rewrites_the_explanation_even_with_the_same_totals():
+    first = make_model()
+    lead = make_lead(1, industry="Logistics", employees=300)
+    _webinar(lead, NOW - timedelta(days=1))
+    services.leads_rescore(lead_ids=[lead.pk], scorer=services.Scorer(first), now=NOW)
+    second = make_model(version=2, status="proposed", name="Same rules, new version")
+    later = NOW + timedelta(hours=1)
+    services.leads_rescore(lead_ids=[lead.pk], scorer=services.Scorer(second), now=later)
+    stored = LeadScore.objects.get(lead=lead)
+    assert (stored.model_id, stored.scored_at, stored.breakdown["version"]) == (
+        second.pk,
+        later,
+        2,
+    )
+
+
+def test_the_compiled_scorer_is_reused_until_its_sources_change():
+    from personas.models import Persona
+
+    model = make_model()
+    first = services.scorer_current()
+    assert first is not None and first.model == model
+    assert services.scorer_current() is first
+    Persona.objects.create(name="Ops lead", status="agreed", created_at=NOW, updated_at=NOW)
+    assert services.scorer_current() is not first
