@@ -10,6 +10,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
+from smarketing.crypto import check_keys
 from smarketing.env import env_bool, env_int, env_list, env_str, mailer_from_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -33,6 +34,11 @@ if not SECRET_KEY or SECRET_KEY == _INSECURE_KEY:
     SECRET_KEY = _INSECURE_KEY
 elif len(SECRET_KEY) < 32 and not (DEBUG or TESTING):
     raise ImproperlyConfigured("SECRET_KEY is too short: use at least 32 random characters.")
+
+# Keys for secrets stored encrypted (webhook signing secrets): comma-separated Fernet keys,
+# the first encrypts, all decrypt. Empty: one key derived from SECRET_KEY (why, and how to
+# rotate: smarketing/crypto.py, docs/reliability.md).
+FIELD_ENCRYPTION_KEYS = check_keys(env_list("FIELD_ENCRYPTION_KEYS", []))
 
 ALLOWED_HOSTS = env_list(
     "ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG or TESTING else []

@@ -56,9 +56,10 @@ class NotificationAdmin(admin.ModelAdmin):
 class WebhookEndpointAdmin(admin.ModelAdmin):
     list_display = ("name", "url", "body_format", "active", "disabled_reason")
     list_filter = ("active",)
-    # The secret is shown once, on creation in the app; never here.
-    exclude = ("secret",)
-    readonly_fields = ("created_by", "created_at")
+    # The secret is shown once, on creation or rotation in the app; never here. Its columns
+    # hold only ciphertext and are not editable, and are excluded all the same.
+    exclude = ("secret_encrypted", "previous_secret_encrypted")
+    readonly_fields = ("created_by", "created_at", "previous_secret_until")
 
     def has_add_permission(self, request):
         return False

@@ -59,3 +59,12 @@ class WebhookEndpointEditForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["teams"].queryset = _team_model().objects.order_by("name")
+
+
+class WebhookSecretRotateForm(forms.Form):
+    stop_old_now = forms.BooleanField(
+        required=False,
+        label="Stop signing with the current secret at once",
+        help_text="Only if it leaked: until the receiver has the new secret it will reject "
+        "every message. Otherwise both secrets sign for 24 hours.",
+    )

@@ -4,8 +4,12 @@ retried step that records every attempt.
 
 Imported by smarketing/models.py so Django registers these models in the smarketing app."""
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
+
+from smarketing import crypto
 
 
 class Channel(models.TextChoices):
@@ -28,11 +32,23 @@ class BodyFormat(models.TextChoices):
 
 
 class WebhookEndpoint(models.Model):
-    """A URL that receives signed webhooks. The secret is shown once, when created."""
+    """A URL that receives signed webhooks. The secret is shown once, when created or
+    rotated, and stored encrypted (smarketing/crypto.py).
+
+    The columns hold only Fernet tokens; `secret` decrypts on access. A property rather
+    than a field that decrypts on load: pages, the admin, `.values()` and any serializer
+    see ciphertext at most, and a missing key fails the one send that needs it (a clear,
+    retried delivery error) instead of every page that lists endpoints."""
 
     name = models.CharField(max_length=120)
     url = models.URLField(max_length=500)
-    secret = models.CharField(max_length=100, help_text="whsec_<base64>; used to sign bodies.")
+    secret_encrypted = models.TextField(
+        editable=False, help_text="The whsec_ signing secret, encrypted (Fernet token)."
+    )
+    # After a rotation the old secret keeps signing for a while (a second signature in the
+    # same header), so receivers can switch without rejecting messages.
+    previous_secret_encrypted = models.TextField(blank=True, editable=False)
+    previous_secret_until = models.DateTimeField(null=True, blank=True, editable=False)
     body_format = models.CharField(
         max_length=20, choices=BodyFormat.choices, default=BodyFormat.STANDARD
     )
@@ -48,6 +64,35 @@ class WebhookEndpoint(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def secret(self) -> str:
+        return crypto.decrypt(self.secret_encrypted, what=f"the secret of webhook {self.pk}")
+
+    @secret.setter
+    def secret(self, plain: str) -> None:
+        self.secret_encrypted = crypto.encrypt(plain)
+
+    def previous_secret_signs(self, *, now: datetime) -> bool:
+        """Whether the secret before the last rotation still signs (its grace period)."""
+        return bool(
+            self.previous_secret_encrypted
+            and self.previous_secret_until
+            and now < self.previous_secret_until
+        )
+
+    def signing_secrets(self, *, now: datetime) -> list[str]:
+        """The secrets to sign with now: the current one, then the previous one while its
+        grace period lasts."""
+        secrets = [self.secret]
+        if self.previous_secret_signs(now=now):
+            secrets.append(
+                crypto.decrypt(
+                    self.previous_secret_encrypted,
+                    what=f"the previous secret of webhook {self.pk}",
+                )
+            )
+        return secrets
 
 
 class Notification(models.Model):

@@ -17,8 +17,11 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
+from django.views.decorators.debug import sensitive_variables
 
+from smarketing import crypto
 from smarketing.errors import ApplicationError
+from smarketing.models import AuditLog
 from smarketing.notifications import webhooks
 from smarketing.notifications.email import send_email, template_prefix_for
 from smarketing.notifications.models import (
@@ -42,6 +45,8 @@ RETRY_AFTER_CAP = timedelta(hours=24)
 # Retries due sooner than this are sent as a countdown task; later ones wait for the sweep,
 # so the broker never holds long ETAs (see CELERY_BROKER_TRANSPORT_OPTIONS).
 COUNTDOWN_MAX = timedelta(minutes=2)
+# How long the old secret keeps signing after a rotation (Svix and others use 24 hours too).
+ROTATION_GRACE = timedelta(hours=24)
 
 
 def max_attempts() -> int:
@@ -264,6 +269,7 @@ def webhook_body(notification: Notification, *, body_format: str) -> bytes:
     return json.dumps(message, separators=(",", ":")).encode()
 
 
+@sensitive_variables("current", "previous", "headers")
 def _send_webhook(notification: Notification, *, now: datetime) -> Outcome:
     endpoint = notification.endpoint
     if endpoint is None or not endpoint.active:
@@ -274,8 +280,12 @@ def _send_webhook(notification: Notification, *, now: datetime) -> Outcome:
     except webhooks.UnsafeUrl as exc:
         return Outcome(ok=False, error=f"Refused: {exc}", permanent=True)
     body = webhook_body(notification, body_format=endpoint.body_format)
+    # Decrypted here, inside the send: a key problem is this attempt's error (retried, shown
+    # on the endpoint's page), not a crash of the relay.
+    current, *previous = endpoint.signing_secrets(now=now)
     headers = webhooks.headers_for(
-        secret=endpoint.secret,
+        secret=current,
+        previous_secrets=previous,
         msg_id=f"msg_{notification.pk}",
         body=body,
         timestamp=int(time.time()),
@@ -323,6 +333,7 @@ def channel_preference_set(*, user, in_app: bool, email: bool) -> ChannelPrefere
 # --- Webhook endpoints
 
 
+@sensitive_variables("secret")
 def webhook_endpoint_create(
     *, name: str, url: str, body_format: str, actor, now: datetime, teams=()
 ) -> tuple[WebhookEndpoint, str]:
@@ -342,7 +353,44 @@ def webhook_endpoint_create(
     )
     if teams:
         endpoint.teams.set(teams)
+    AuditLog.record(
+        action="webhook_endpoint.create", obj=endpoint, now=now, actor=actor, details={"url": url}
+    )
     return endpoint, secret
+
+
+@sensitive_variables("secret")
+def webhook_endpoint_rotate_secret(
+    *, endpoint: WebhookEndpoint, actor, now: datetime, keep_old: bool = True
+) -> str:
+    """Give the endpoint a new secret and return it, for the caller to show once. With
+    `keep_old`, messages are signed with both secrets for ROTATION_GRACE, so the receiver
+    can switch at its own pace; without (the old secret leaked), the old one stops now."""
+    secret = webhooks.secret_generate()
+    with transaction.atomic():
+        endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+        endpoint.previous_secret_encrypted = endpoint.secret_encrypted if keep_old else ""
+        endpoint.previous_secret_until = now + ROTATION_GRACE if keep_old else None
+        endpoint.secret = secret
+        endpoint.save(
+            update_fields=[
+                "secret_encrypted",
+                "previous_secret_encrypted",
+                "previous_secret_until",
+            ]
+        )
+        AuditLog.record(
+            action="webhook_endpoint.rotate_secret",
+            obj=endpoint,
+            now=now,
+            actor=actor,
+            details={
+                "old_secret_valid_until": (
+                    endpoint.previous_secret_until.isoformat() if keep_old else None
+                )
+            },
+        )
+    return secret
 
 
 def webhook_endpoint_set_active(
@@ -385,3 +433,37 @@ def webhook_endpoint_ping(*, endpoint: WebhookEndpoint, actor, now: datetime) ->
         payload={"test": True, "endpoint_id": endpoint.pk},
         now=now,
     )
+
+
+@dataclass(frozen=True)
+class ReencryptReport:
+    rewritten: int  # endpoints whose secrets were under an older key, now under the first
+    current: int  # endpoints already under the first key
+    failed: dict[int, str]  # endpoint id -> why no key opens its secret
+
+
+def webhook_secrets_reencrypt(*, write: bool = True) -> ReencryptReport:
+    """Put every endpoint's secrets under the first key of FIELD_ENCRYPTION_KEYS, one row
+    at a time (locked, so a rotation at the same moment is not overwritten). Rows no key
+    opens are reported, not changed. With write=False, only count."""
+    rewritten = current = 0
+    failed: dict[int, str] = {}
+    for pk in WebhookEndpoint.objects.order_by("pk").values_list("pk", flat=True):
+        with transaction.atomic():
+            endpoint = WebhookEndpoint.objects.select_for_update().filter(pk=pk).first()
+            if endpoint is None:
+                continue  # deleted meanwhile
+            tokens = [endpoint.secret_encrypted, endpoint.previous_secret_encrypted]
+            if all(crypto.is_current(token) for token in tokens if token):
+                current += 1
+                continue
+            try:
+                renewed = [crypto.reencrypt(token) if token else "" for token in tokens]
+            except crypto.DecryptionError as exc:
+                failed[pk] = str(exc)
+                continue
+            rewritten += 1
+            if write:
+                endpoint.secret_encrypted, endpoint.previous_secret_encrypted = renewed
+                endpoint.save(update_fields=["secret_encrypted", "previous_secret_encrypted"])
+    return ReencryptReport(rewritten=rewritten, current=current, failed=failed)

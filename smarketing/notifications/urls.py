@@ -15,4 +15,5 @@ urlpatterns = [
     path("webhooks/<int:pk>/", views.webhook_detail, name="webhook_detail"),
     path("webhooks/<int:pk>/active/", views.webhook_set_active, name="webhook_set_active"),
     path("webhooks/<int:pk>/ping/", views.webhook_ping, name="webhook_ping"),
+    path("webhooks/<int:pk>/rotate/", views.webhook_rotate_secret, name="webhook_rotate_secret"),
 ]

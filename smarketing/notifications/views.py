@@ -4,8 +4,10 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from smarketing.errors import ApplicationError
@@ -14,6 +16,7 @@ from smarketing.notifications.forms import (
     ChannelPreferenceForm,
     WebhookEndpointEditForm,
     WebhookEndpointForm,
+    WebhookSecretRotateForm,
 )
 from smarketing.notifications.models import ChannelPreference, WebhookEndpoint
 from smarketing.roles import Role, has_role, role_required
@@ -111,6 +114,7 @@ def preferences(request):
 
 @webhook_managers
 @require_http_methods(["GET", "POST"])
+@sensitive_variables("secret")  # kept out of error reports
 def webhook_list(request):
     form = WebhookEndpointForm(request.POST or None)
     created = secret = None
@@ -125,7 +129,7 @@ def webhook_list(request):
             # Rendered, not redirected: the secret is shown in this response and nowhere
             # else, never kept in a session or a message.
             form = WebhookEndpointForm()
-    return render(
+    response = render(
         request,
         "notifications/webhooks.html",
         {
@@ -135,31 +139,66 @@ def webhook_list(request):
             "secret": secret,
         },
     )
+    if secret:
+        add_never_cache_headers(response)  # no browser or proxy keeps a copy
+    return response
 
 
 @webhook_managers
 @require_http_methods(["GET", "POST"])
 def webhook_detail(request, pk: int):
     endpoint = get_object_or_404(WebhookEndpoint.objects.prefetch_related("teams"), pk=pk)
-    initial = {
-        "name": endpoint.name,
-        "body_format": endpoint.body_format,
-        "teams": list(endpoint.teams.all()),
-    }
-    form = WebhookEndpointEditForm(request.POST or None, initial=initial)
+    form = WebhookEndpointEditForm(request.POST or None, initial=_edit_initial(endpoint))
     if request.method == "POST" and form.is_valid():
         services.webhook_endpoint_update(endpoint=endpoint, **form.cleaned_data)
         messages.success(request, f"{endpoint.name} is saved.")
         return redirect("notifications:webhook_detail", pk=endpoint.pk)
-    return render(
+    return _detail_page(request, endpoint, form=form)
+
+
+def _edit_initial(endpoint: WebhookEndpoint) -> dict:
+    return {
+        "name": endpoint.name,
+        "body_format": endpoint.body_format,
+        "teams": list(endpoint.teams.all()),
+    }
+
+
+def _detail_page(request, endpoint, *, form=None, new_secret: str | None = None):
+    response = render(
         request,
         "notifications/webhook_detail.html",
         {
             "endpoint": endpoint,
-            "form": form,
+            "form": form or WebhookEndpointEditForm(initial=_edit_initial(endpoint)),
+            "rotate_form": WebhookSecretRotateForm(),
+            "new_secret": new_secret,
+            "old_secret_signs": endpoint.previous_secret_signs(now=timezone.now()),
             "notifications": selectors.endpoint_notifications(endpoint=endpoint),
         },
     )
+    if new_secret:
+        add_never_cache_headers(response)
+    return response
+
+
+@webhook_managers
+@require_POST
+@sensitive_variables("secret")
+def webhook_rotate_secret(request, pk: int):
+    """A new signing secret, shown in this response only (rendered, not redirected, like
+    the one shown at creation)."""
+    endpoint = get_object_or_404(WebhookEndpoint, pk=pk)
+    form = WebhookSecretRotateForm(request.POST)
+    form.is_valid()  # a lone checkbox: anything not "on" means keep the old secret a while
+    secret = services.webhook_endpoint_rotate_secret(
+        endpoint=endpoint,
+        actor=request.user,
+        now=timezone.now(),
+        keep_old=not form.cleaned_data.get("stop_old_now", False),
+    )
+    endpoint = get_object_or_404(WebhookEndpoint.objects.prefetch_related("teams"), pk=pk)
+    return _detail_page(request, endpoint, new_secret=secret)
 
 
 @webhook_managers

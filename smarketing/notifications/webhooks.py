@@ -19,6 +19,7 @@ import socket
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -54,12 +55,26 @@ def sign(*, secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(digest).decode()
 
 
-def headers_for(*, secret: str, msg_id: str, body: bytes, timestamp: int | None = None) -> dict:
+def headers_for(
+    *,
+    secret: str,
+    msg_id: str,
+    body: bytes,
+    timestamp: int | None = None,
+    previous_secrets: Sequence[str] = (),
+) -> dict:
+    """The three headers of one attempt. During a rotation's grace period the message is
+    also signed with the previous secret; the signatures are space-separated, as the
+    standard allows, so a receiver that still has the old secret accepts it too."""
     timestamp = int(time.time()) if timestamp is None else timestamp
+    signatures = [
+        sign(secret=each, msg_id=msg_id, timestamp=timestamp, body=body)
+        for each in (secret, *previous_secrets)
+    ]
     return {
         "webhook-id": msg_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign(secret=secret, msg_id=msg_id, timestamp=timestamp, body=body),
+        "webhook-signature": " ".join(signatures),
     }
 
 

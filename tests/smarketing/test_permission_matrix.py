@@ -179,6 +179,7 @@ MATRIX = [
     ("notifications:webhook_detail", "GET", SM|ADM),
     ("notifications:webhook_detail", "POST", SM|ADM),
     ("notifications:webhook_ping", "POST", SM|ADM),
+    ("notifications:webhook_rotate_secret", "POST", SM|ADM),
     ("notifications:webhook_set_active", "POST", SM|ADM),
     ("notifications:webhooks", "GET", SM|ADM),
     ("notifications:webhooks", "POST", SM|ADM),
