@@ -84,6 +84,17 @@ class CompiledModel:
     engagement_rules: tuple[EngagementRule, ...]
     mql: MqlRule
 
+    def fact_types(self) -> frozenset[str]:
+        """The activity types that can change a score under this model: no other fact
+        needs to be read."""
+        return frozenset(r.activity_type for r in self.engagement_rules) | frozenset(
+            self.mql.hand_raisers
+        )
+
+    def property_types(self) -> frozenset[str]:
+        """The activity types whose properties a rule looks into."""
+        return frozenset(r.activity_type for r in self.engagement_rules if r.property_check)
+
 
 @dataclass(frozen=True)
 class Line:
