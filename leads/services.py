@@ -439,7 +439,8 @@ def events_ingest(
         _apply_event_side_effects(new, now=now)
         touched = sorted({a.lead_id for a in new})
         if touched:
-            transaction.on_commit(lambda: leads_touched(lead_ids=touched, now=now))
+            # In the transaction: the promise to score these events commits with them.
+            leads_touched(lead_ids=touched, now=now)
     return [results[index] for index, _ in items]
 
 
