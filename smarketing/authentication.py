@@ -2,6 +2,7 @@
 leads and events: a view opts in by listing the methods in `ingest_key_methods`; anywhere
 else a key is refused outright (403), so a leaked website key cannot read the database."""
 
+import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -17,6 +18,30 @@ KEYWORD = "Api-Key"
 # last_used_at is for people, not for security: write it at most this often so that a
 # busy sender does not turn every request into an UPDATE of the same row.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+# A sender posts hundreds of requests a second with the same key: each process remembers a
+# lookup for a few seconds instead of asking the database every time. Revoking takes effect
+# at once in the process that revoked and within KEY_CACHE_SECONDS everywhere else.
+KEY_CACHE_SECONDS = 5.0
+KEY_CACHE_SIZE = 1000  # misses are remembered too; a flood of made-up keys resets the memo
+_keys: dict[str, tuple[float, IngestKey | None]] = {}
+
+
+def key_lookup(key_hash: str) -> IngestKey | None:
+    remembered = _keys.get(key_hash)
+    now = time.monotonic()
+    if remembered is not None and now - remembered[0] < KEY_CACHE_SECONDS:
+        return remembered[1]
+    key = IngestKey.objects.filter(key_hash=key_hash).first()
+    if len(_keys) >= KEY_CACHE_SIZE:
+        _keys.clear()
+    _keys[key_hash] = (now, key)
+    return key
+
+
+def key_forget() -> None:
+    _keys.clear()
 
 
 class IngestKeyUser(AnonymousUser):
@@ -46,7 +71,7 @@ class IngestKeyAuthentication(authentication.BaseAuthentication):
                 "POST /api/v1/events/). Use a user token for anything else."
             )
         raw = header[1].decode(errors="replace")
-        key = IngestKey.objects.filter(key_hash=IngestKey.hash_key(raw)).first()
+        key = key_lookup(IngestKey.hash_key(raw))
         if key is None or not key.is_active:
             raise exceptions.AuthenticationFailed("Invalid or revoked ingest key.")
         limit = ratelimit.hit(
@@ -61,6 +86,7 @@ class IngestKeyAuthentication(authentication.BaseAuthentication):
         now = timezone.now()
         if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
             IngestKey.objects.filter(pk=key.pk).update(last_used_at=now)
+            key.last_used_at = now
         return IngestKeyUser(key), key
 
     def authenticate_header(self, request):

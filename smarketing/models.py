@@ -71,6 +71,9 @@ class IngestKey(models.Model):
         if self.revoked_at is None:
             self.revoked_at = now
             self.save(update_fields=["revoked_at"])
+        from smarketing.authentication import key_forget  # authentication imports models
+
+        key_forget()
 
 
 class AuditLog(models.Model):

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 
 from django.core.cache import cache as default_cache
+from django.core.cache.backends.redis import RedisCache
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +45,15 @@ def hit(key: str, *, limit: int, window: int, now: float | None = None, cache=No
 
 
 def _count(cache, counter: str, window: int) -> int:
-    # Twice the window: the counter outlives its window, never the other way round.
+    if isinstance(cache, RedisCache):
+        # One round trip: INCR creates the counter at 1 when it is missing, and the expiry
+        # (twice the window: the counter outlives its window, never the other way round)
+        # is set in the same pipeline.
+        key = cache.make_and_validate_key(counter)
+        pipe = cache._cache.get_client(key, write=True).pipeline(transaction=False)
+        pipe.incr(key)
+        pipe.expire(key, window * 2)
+        return int(pipe.execute()[0])
     cache.add(counter, 0, timeout=window * 2)
     try:
         return cache.incr(counter)

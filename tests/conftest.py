@@ -61,8 +61,10 @@ def _fresh_cache():
     from django.core.cache import cache
 
     from leads.scoring.services import _scorer_cache
+    from smarketing.authentication import key_forget
 
     cache.clear()
+    key_forget()
     # Rolled-back tests reuse primary keys (SQLite), so a compiled scorer could look current.
     _scorer_cache.update(fingerprint=None, scorer=None, built=0.0)
     yield

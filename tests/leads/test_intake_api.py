@@ -137,6 +137,21 @@ def test_a_revoked_or_wrong_key_is_refused(ingest_key):
     assert Lead.objects.count() == 0
 
 
+def test_a_key_revoked_elsewhere_is_refused_once_the_memo_expires(ingest_key, monkeypatch):
+    from smarketing import authentication
+
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Api-Key {ingest_key}")
+    assert api.post("/api/v1/leads/", {"email": "a@b.test"}, format="json").status_code == 201
+    # Another process revokes it: this one remembers the key for a few seconds at most.
+    IngestKey.objects.update(revoked_at=timezone.now())
+    assert api.post("/api/v1/leads/", {"email": "b@b.test"}, format="json").status_code == 201
+    later = authentication.time.monotonic() + authentication.KEY_CACHE_SECONDS + 0.1
+    monkeypatch.setattr(authentication.time, "monotonic", lambda: later)
+    assert api.post("/api/v1/leads/", {"email": "c@b.test"}, format="json").status_code == 401
+    assert Lead.objects.count() == 2
+
+
 def test_keys_are_stored_hashed_with_a_visible_prefix(ingest_key):
     key = IngestKey.objects.get()
     assert ingest_key not in (key.key_hash, key.prefix)
