@@ -1,9 +1,12 @@
 """Handoff writes. `handoff_create` runs inside the qualification's transaction; the actions
 Sales takes on a handoff (claim, accept, reject, touch, qualify) live here too."""
 
+import functools
 import logging
+from collections.abc import Callable
 from datetime import datetime
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q
 
@@ -17,11 +20,11 @@ from leads.handoff.models import (
 )
 from leads.handoff.notify import handoff_notify
 from leads.handoff.signals import handoff_created
-from leads.models import Lead, Stage, StageChange, StageKind
+from leads.models import Lead, LeadScore, Stage, StageChange, StageKind
 from leads.routing.models import SalesTeam
 from leads.routing.services import route_handoff
 from leads.services import lead_change_stage
-from personas.models import ContentPiece
+from personas.models import ContentPiece, Persona
 from smarketing.errors import ApplicationError, Conflict
 
 logger = logging.getLogger(__name__)
@@ -60,10 +63,30 @@ def handoff_create(
 # that order everywhere, so two actions on one lead queue up instead of deadlocking. The
 # status check happens after the lock: whoever reads the row second sees the first one's
 # write and gets a Conflict that names the winner.
+#
+# Claiming is the busiest of them (every rep presses "next lead" all day), so on PostgreSQL
+# its reads and writes are hand-written SQL: the ORM spent more time building the queries
+# than the database spent answering them. SQLite, for development and tests, takes the ORM
+# path; tests/leads/test_queue_claim_fast.py holds both to the same answers.
 
 QUEUE_PERMISSION = "leads.work_queue"
 # The most urgent first: the accept deadline the SLA set, then arrival for those without one.
 QUEUE_ORDER = (F("accept_due_at").asc(nulls_last=True), "created_at", "id")
+# What a claim hands back: enough to show the lead's card without another query.
+CLAIM_RELATED = ("lead", "lead__current_score__persona", "team")
+
+_MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+# has_perm(QUEUE_PERMISSION) for the stock user model and ModelBackend, in one statement.
+_QUEUE_PERMISSION_SQL = """
+    SELECT 1 FROM auth_permission p
+    JOIN django_content_type ct ON ct.id = p.content_type_id
+    WHERE ct.app_label = %s AND p.codename = %s AND (
+        EXISTS (SELECT 1 FROM auth_user_user_permissions up
+                WHERE up.user_id = %s AND up.permission_id = p.id)
+        OR EXISTS (SELECT 1 FROM auth_group_permissions gp
+                   JOIN auth_user_groups ug ON ug.group_id = gp.group_id
+                   WHERE ug.user_id = %s AND gp.permission_id = p.id))
+"""
 
 
 def _display_name(user) -> str:
@@ -72,8 +95,35 @@ def _display_name(user) -> str:
     return user.get_full_name() or user.username
 
 
+def user_can_work_queue(user) -> bool:
+    """The same answer as `user.has_perm(QUEUE_PERMISSION)`, remembered on the user object
+    for the rest of the request. has_perm loads every permission the user holds (two
+    queries and a set of strings) to answer one question; with Django's own user model and
+    ModelBackend, one EXISTS does. Any other set-up asks has_perm."""
+    known = getattr(user, "_smarketing_can_work_queue", None)
+    if known is not None:
+        return known
+    if not user.is_active:
+        allowed = False
+    elif user.is_superuser:
+        allowed = True
+    elif (
+        getattr(user, "_perm_cache", None) is not None  # has_perm already loaded them
+        or settings.AUTH_USER_MODEL != "auth.User"
+        or list(settings.AUTHENTICATION_BACKENDS) != [_MODEL_BACKEND]
+    ):
+        allowed = user.has_perm(QUEUE_PERMISSION)
+    else:
+        app_label, codename = QUEUE_PERMISSION.split(".")
+        with connection.cursor() as cursor:
+            cursor.execute(_QUEUE_PERMISSION_SQL, [app_label, codename, user.pk, user.pk])
+            allowed = cursor.fetchone() is not None
+    user._smarketing_can_work_queue = allowed
+    return allowed
+
+
 def _require_queue_role(user) -> None:
-    if not user.has_perm(QUEUE_PERMISSION):
+    if not user_can_work_queue(user):
         raise ApplicationError(
             "Only Sales reps and Sales managers work the sales queue.", status_code=403
         )
@@ -88,15 +138,130 @@ def _handoff_for_update(handoff_id: int) -> Handoff:
     return handoff
 
 
+def _in_model_order(model, names) -> tuple[str, ...]:
+    """Model.from_db takes a subset of fields in the model's own order."""
+    return tuple(f.attname for f in model._meta.concrete_fields if f.attname in names)
+
+
+# The lead's fields a claimed card shows (QueueLeadSerializer); the rest load on demand.
+_CARD_LEAD_FIELDS = _in_model_order(
+    Lead,
+    {
+        "id",
+        "first_name",
+        "last_name",
+        "email",
+        "external_id",
+        "title",
+        "company",
+        "phone",
+        "country",
+        "do_not_email",
+        "do_not_call",
+        "erased_at",
+    },
+)
+_HANDOFF_FIELDS = tuple(f.attname for f in Handoff._meta.concrete_fields)
+# The user's teams as an array, not `IN (subquery)`: the planner then uses the array in
+# index conditions instead of filtering every pool row through a hashed subplan.
+_USER_TEAMS_FILTER = """
+    AND (team_id IS NULL OR team_id = ANY(ARRAY(
+        SELECT team_id FROM leads_teammember WHERE user_id = %(user)s AND active
+        UNION ALL SELECT id FROM leads_salesteam WHERE manager_id = %(user)s)))
+"""
+# The locked pick sits in a subquery, so only the one row it returns is joined to its card.
+# SKIP LOCKED: twenty reps take twenty different leads at once instead of queueing behind
+# the same row.
+_NEXT_POOL_SQL = """
+    SELECT {handoff}, {lead}, t.name, s.id, p.id, p.name
+    FROM (
+        SELECT * FROM leads_handoff
+        WHERE status = %(pool)s {teams}
+        ORDER BY accept_due_at ASC NULLS LAST, created_at ASC, id ASC
+        LIMIT 1
+        FOR UPDATE SKIP LOCKED
+    ) h
+    JOIN leads_lead l ON l.id = h.lead_id
+    LEFT JOIN leads_salesteam t ON t.id = h.team_id
+    LEFT JOIN leads_leadscore s ON s.lead_id = h.lead_id
+    LEFT JOIN personas_persona p ON p.id = s.persona_id
+"""
+
+
+def _columns(model, alias: str, attnames) -> str:
+    return ", ".join(f'{alias}."{model._meta.get_field(name).column}"' for name in attnames)
+
+
+@functools.cache
+def _next_pool_sql(*, every_team: bool) -> str:
+    return _NEXT_POOL_SQL.format(
+        handoff=_columns(Handoff, "h", _HANDOFF_FIELDS),
+        lead=_columns(Lead, "l", _CARD_LEAD_FIELDS),
+        teams="" if every_team else _USER_TEAMS_FILTER,
+    )
+
+
+@functools.cache
+def _converters(model, attnames: tuple[str, ...]) -> list[tuple[int, Callable]]:
+    return [
+        (i, convert)
+        for i, name in enumerate(attnames)
+        for convert in model._meta.get_field(name).get_db_converters(connection)
+    ]
+
+
+def _instance(model, attnames: tuple[str, ...], values):
+    """A model instance from raw column values, converted as the ORM would (JSON text to
+    Python); fields not given stay deferred and load on first access."""
+    values = list(values)
+    for i, convert in _converters(model, attnames):
+        values[i] = convert(values[i], None, connection)
+    return model.from_db(connection.alias, attnames, values)
+
+
+def _handoff_with_card(row) -> Handoff:
+    """The handoff with its lead, team and the lead's persona attached, as select_related
+    over CLAIM_RELATED would leave them."""
+    n_handoff, n_lead = len(_HANDOFF_FIELDS), len(_CARD_LEAD_FIELDS)
+    handoff = _instance(Handoff, _HANDOFF_FIELDS, row[:n_handoff])
+    lead = _instance(Lead, _CARD_LEAD_FIELDS, row[n_handoff : n_handoff + n_lead])
+    team_name, score_id, persona_id, persona_name = row[n_handoff + n_lead :]
+    handoff.lead = lead
+    if handoff.team_id is not None:
+        handoff.team = SalesTeam.from_db(
+            connection.alias, ["id", "name"], [handoff.team_id, team_name]
+        )
+    score = None
+    if score_id is not None:
+        score = LeadScore.from_db(
+            connection.alias, ["id", "lead_id", "persona_id"], [score_id, lead.pk, persona_id]
+        )
+        score.persona = (
+            None
+            if persona_id is None
+            else Persona.from_db(connection.alias, ["id", "name"], [persona_id, persona_name])
+        )
+    # Cached even when missing, as select_related does: `lead.current_score` then raises
+    # DoesNotExist instead of querying.
+    Lead._meta.get_field("current_score").set_cached_value(lead, score)
+    return handoff
+
+
 def _next_pool_handoff(user) -> Handoff | None:
-    """The most urgent pool handoff this user may claim that nobody else is claiming now.
-    SKIP LOCKED lets twenty reps take twenty different leads at once instead of queueing
-    behind the same row; SQLite has no row locks, and its IMMEDIATE transactions already
-    serialise writers."""
-    qs = claimable_handoffs(user).order_by(*QUEUE_ORDER)
-    if connection.features.has_select_for_update_skip_locked:
-        qs = qs.select_for_update(skip_locked=True)
-    return qs.first()
+    """The most urgent pool handoff this user may claim that nobody else is claiming now,
+    row-locked, with its card (CLAIM_RELATED) loaded. SQLite has no row locks, and its
+    IMMEDIATE transactions already serialise writers. Tests replace this with an unlocked
+    read to prove the race tests can fail."""
+    if connection.vendor != "postgresql":
+        qs = claimable_handoffs(user).select_related(*CLAIM_RELATED)
+        return qs.order_by(*QUEUE_ORDER).first()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _next_pool_sql(every_team=user.is_superuser),
+            {"pool": HandoffStatus.POOL.value, "user": user.pk},
+        )
+        row = cursor.fetchone()
+    return None if row is None else _handoff_with_card(row)
 
 
 def user_team_ids(user) -> list[int]:
@@ -135,12 +300,37 @@ def _check_claimable(handoff: Handoff, user) -> None:
         )
 
 
+# Both rows in one round trip; the handoff is already locked, so the lock order holds.
+_TAKE_SQL = """
+    WITH taken AS (
+        UPDATE leads_handoff SET status = %(assigned)s, owner_id = %(user)s, assigned_at = %(now)s
+        WHERE id = %(handoff)s
+    )
+    UPDATE leads_lead SET owner_id = %(user)s, updated_at = %(now)s WHERE id = %(lead)s
+"""
+
+
 def _take(handoff: Handoff, user, now: datetime) -> Handoff:
     handoff.status = HandoffStatus.ASSIGNED
     handoff.owner = user
     handoff.assigned_at = now
-    handoff.save(update_fields=["status", "owner", "assigned_at"])
-    Lead.objects.filter(pk=handoff.lead_id).update(owner=user, updated_at=now)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _TAKE_SQL,
+                {
+                    "assigned": HandoffStatus.ASSIGNED.value,
+                    "user": user.pk,
+                    "now": now,
+                    "handoff": handoff.pk,
+                    "lead": handoff.lead_id,
+                },
+            )
+    else:
+        handoff.save(update_fields=["status", "owner", "assigned_at"])
+        Lead.objects.filter(pk=handoff.lead_id).update(owner=user, updated_at=now)
+    if Handoff._meta.get_field("lead").is_cached(handoff):
+        handoff.lead.owner_id, handoff.lead.updated_at = user.pk, now
     return handoff
 
 
@@ -155,7 +345,8 @@ def handoff_claim(*, handoff_id: int, user, now: datetime) -> Handoff:
 
 
 def handoff_claim_next(*, user, now: datetime) -> Handoff:
-    """Take the most urgent lead in the user's pools that no one else is taking right now."""
+    """Take the most urgent lead in the user's pools that no one else is taking right now.
+    The handoff comes back with its card (CLAIM_RELATED) loaded."""
     _require_queue_role(user)
     with transaction.atomic():
         handoff = _next_pool_handoff(user)
