@@ -19,6 +19,7 @@ from leads.models import FormSite, Lead, Stage
 from leads.serializers import (
     EventBatchResultSerializer,
     EventInputSerializer,
+    EventInputValidator,
     IngestedLeadSerializer,
     LeadInputSerializer,
     LeadSerializer,
@@ -207,9 +208,9 @@ class EventsView(BodyLimitMixin, APIView):
         now = timezone.now()
         valid: list[tuple[int, dict]] = []
         rejected: dict[int, services.EventResult] = {}
-        # One serializer validates every item: DRF builds a serializer's fields per
-        # instance, which costs more than the validation itself (1 ms per item).
-        validator = EventInputSerializer()
+        # EventInputSerializer's answers, at a fraction of its cost per item (see
+        # EventInputValidator); the serializer stays the documented schema.
+        validator = EventInputValidator(now=now)
         for index, item in enumerate(items):
             try:
                 valid.append((index, validator.run_validation(item)))
