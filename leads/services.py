@@ -248,38 +248,46 @@ def _lead_key(ref: Mapping[str, Any]) -> tuple[str, str, str]:
 
 def _leads_resolve(
     refs: list[Mapping[str, Any]], *, now: datetime, rule: str
-) -> dict[tuple[str, str, str], tuple[Lead | None, bool, dict]]:
-    """Map each distinct lead reference to (lead, created, errors) with two set-based
-    lookups, and create the unknown people in one INSERT per chunk."""
+) -> dict[tuple[str, str, str], tuple[int | None, bool, dict]]:
+    """Map each distinct lead reference to (lead id, created, errors) with at most two
+    set-based lookups, and create the unknown people in one INSERT per chunk."""
     keys = {_lead_key(ref): ref for ref in refs}
     emails = {k[0] for k in keys if k[0]}
-    ext_ids = {k[2] for k in keys if k[2]}
-    by_email: dict[str, Lead] = {}
+    ext_ids_by_source: dict[str, set[str]] = {}
+    for _, source, external_id in keys:
+        if external_id:
+            ext_ids_by_source.setdefault(source, set()).add(external_id)
+    # Ids only: a thousand model instances cost more than the lookup itself.
+    by_email: dict[str, int] = {}
     if emails:
-        for lead in (
-            Lead.objects.annotate(email_ci=Lower("email"))
+        by_email = {
+            email.lower(): pk
+            for email, pk in Lead.objects.annotate(email_ci=Lower("email"))
             .filter(email_ci__in=emails)
             .exclude(email="")
-            .only("id", "email", "source", "external_id", "do_not_email")
-        ):
-            by_email[lead.email.lower()] = lead
-    by_ext: dict[tuple[str, str], Lead] = {}
-    if ext_ids:
-        for lead in (
-            Lead.objects.filter(external_id__in=ext_ids)
+            .values_list("email", "id")
+        }
+    by_ext: dict[tuple[str, str], int] = {}
+    if ext_ids_by_source:
+        # By (source, external_id), the columns of the unique index, in that order.
+        condition = models.Q()
+        for source, ext_ids in ext_ids_by_source.items():
+            condition |= models.Q(source=source, external_id__in=ext_ids)
+        by_ext = {
+            (source, external_id): pk
+            for source, external_id, pk in Lead.objects.filter(condition)
             .exclude(external_id="")
-            .only("id", "email", "source", "external_id", "do_not_email")
-        ):
-            by_ext[(lead.source, lead.external_id)] = lead
-    resolved: dict[tuple[str, str, str], tuple[Lead | None, bool, dict]] = {}
+            .values_list("source", "external_id", "id")
+        }
+    resolved: dict[tuple[str, str, str], tuple[int | None, bool, dict]] = {}
     unknown: dict[tuple[str, str, str], Mapping[str, Any]] = {}
     for key, ref in keys.items():
         email, source, external_id = key
-        lead = by_email.get(email) if email else None
-        if lead is None and external_id:
-            lead = by_ext.get((source, external_id))
-        if lead is not None:
-            resolved[key] = (lead, False, {})
+        lead_id = by_email.get(email) if email else None
+        if lead_id is None and external_id:
+            lead_id = by_ext.get((source, external_id))
+        if lead_id is not None:
+            resolved[key] = (lead_id, False, {})
         else:
             unknown[key] = ref
     if unknown:
@@ -289,7 +297,7 @@ def _leads_resolve(
 
 def _leads_create_new(
     unknown: dict[tuple[str, str, str], Mapping[str, Any]], *, now: datetime, rule: str
-) -> dict[tuple[str, str, str], tuple[Lead | None, bool, dict]]:
+) -> dict[tuple[str, str, str], tuple[int | None, bool, dict]]:
     """Create the leads that events name for the first time, set-based: a thousand new
     people cost a few statements instead of a thousand upserts. A person created by a
     concurrent request in the meantime (the unique indexes say so) goes through
@@ -311,16 +319,13 @@ def _leads_create_new(
         Lead, list(built.values()), returning=("email", "source", "external_id")
     )
     new_ids = {(email, source, external_id): pk for pk, email, source, external_id in inserted}
-    resolved: dict[tuple[str, str, str], tuple[Lead | None, bool, dict]] = {}
-    created: list[Lead] = []
+    resolved: dict[tuple[str, str, str], tuple[int | None, bool, dict]] = {}
+    created: list[int] = []
     for key, ref in unknown.items():
-        lead = built.get(key)
-        pk = new_ids.get(key) if lead is not None else None
+        pk = new_ids.get(key) if key in built else None
         if pk is not None:
-            lead.pk = pk
-            lead._state.adding = False
-            resolved[key] = (lead, True, {})
-            created.append(lead)
+            resolved[key] = (pk, True, {})
+            created.append(pk)
             continue
         try:
             lead, was_created = lead_upsert(
@@ -329,13 +334,13 @@ def _leads_create_new(
         except ApplicationError as exc:
             resolved[key] = (None, False, exc.extra or {"lead": [exc.message]})
         else:
-            resolved[key] = (lead, was_created, {})
+            resolved[key] = (lead.pk, was_created, {})
     StageChange.objects.bulk_create(
         [
             StageChange(
-                lead=lead, from_stage=None, to_stage=stage, rule=rule or "created", changed_at=now
+                lead_id=pk, from_stage=None, to_stage=stage, rule=rule or "created", changed_at=now
             )
-            for lead in created
+            for pk in created
         ]
     )
     return resolved
@@ -344,42 +349,81 @@ def _leads_create_new(
 def _insert_ignoring_conflicts(
     model: type[models.Model], objs: list[models.Model], *, returning: tuple[str, ...]
 ) -> list[tuple]:
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING id, <returning>: one statement per chunk
-    stores the rows no unique index objects to and tells us which they were, even when
-    another request inserts the same keys at the same moment (the index decides, not a
-    prior SELECT). Django's bulk_create(ignore_conflicts=True) cannot say which rows went
-    in. Works on PostgreSQL and on SQLite >= 3.35."""
-    if not objs:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id, <returning> for model instances,
+    every concrete field prepared the way save() prepares it."""
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    rows = [
+        tuple(f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields) for obj in objs
+    ]
+    return _insert_rows(model, fields, rows, returning=returning, ignore_conflicts=True)
+
+
+def _insert_rows(
+    model: type[models.Model],
+    fields: list[models.Field],
+    rows: list[tuple],
+    *,
+    returning: tuple[str, ...],
+    ignore_conflicts: bool,
+) -> list[tuple]:
+    """INSERT rows of database-ready values RETURNING id, <returning>; one statement per
+    chunk. With `ignore_conflicts`, ON CONFLICT DO NOTHING stores the rows no unique index
+    objects to and tells us which they were, even when another request inserts the same
+    keys at the same moment (the index decides, not a prior SELECT); Django's
+    bulk_create(ignore_conflicts=True) cannot say which rows went in. Without it, the
+    rows come back in the order given, as bulk_create relies on. Works on PostgreSQL and
+    on SQLite >= 3.35."""
+    if not rows:
         return []
     meta = model._meta
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in fields)
     back = ", ".join(quote(meta.get_field(name).column) for name in ("id", *returning))
     row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    conflict = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
     # Stay under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters per statement.
     chunk_size = max(1, 30_000 // len(fields))
-    rows: list[tuple] = []
+    out: list[tuple] = []
     with connection.cursor() as cursor:
-        for start in range(0, len(objs), chunk_size):
-            chunk = objs[start : start + chunk_size]
-            params: list[Any] = []
-            for obj in chunk:
-                params.extend(f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields)
+        for start in range(0, len(rows), chunk_size):
+            chunk = rows[start : start + chunk_size]
             cursor.execute(
                 f"INSERT INTO {quote(meta.db_table)} ({columns}) "  # noqa: S608 - names are ours
-                f"VALUES {', '.join([row_sql] * len(chunk))} "
-                f"ON CONFLICT DO NOTHING RETURNING {back}",
-                params,
+                f"VALUES {', '.join([row_sql] * len(chunk))}{conflict} RETURNING {back}",
+                [value for row in chunk for value in row],
             )
-            rows.extend(cursor.fetchall())
-    return rows
+            out.extend(cursor.fetchall())
+    return out
 
 
-def _activities_insert_new(rows: list[Activity]) -> dict[str, int]:
-    """Store the events whose event_id is new; answer {event_id: activity id} for those."""
-    inserted = _insert_ignoring_conflicts(Activity, rows, returning=("event_id",))
+# The columns an event fills, in the order _activity_row gives them; the id is the
+# database's. tests/leads/test_intake_fast_path.py checks that this is every column.
+ACTIVITY_COLUMNS = (
+    "lead",
+    "type",
+    "occurred_at",
+    "received_at",
+    "properties",
+    "source",
+    "event_id",
+)
+
+
+def _activities_insert_new(rows: list[tuple]) -> dict[str, int]:
+    """Store the events whose event_id is new; answer {event_id: activity id} for those.
+    `rows` come from _activity_row and all carry an event_id."""
+    fields = [Activity._meta.get_field(name) for name in ACTIVITY_COLUMNS]
+    inserted = _insert_rows(Activity, fields, rows, returning=("event_id",), ignore_conflicts=True)
     return {event_id: pk for pk, event_id in inserted}
+
+
+def _activities_insert(rows: list[tuple]) -> list[int]:
+    """Store events that have no event_id (nothing to be a duplicate of): their ids, in
+    order."""
+    fields = [Activity._meta.get_field(name) for name in ACTIVITY_COLUMNS]
+    return [
+        pk for (pk,) in _insert_rows(Activity, fields, rows, returning=(), ignore_conflicts=False)
+    ]
 
 
 def events_ingest(
@@ -391,53 +435,67 @@ def events_ingest(
     cannot be made is rejected; the others are accepted. All in one transaction, so an
     accepted event is committed together with the lead it created."""
     results: dict[int, EventResult] = {}
+    # Each row is built as save() would prepare an Activity's fields, without an
+    # Activity instance per event (their construction was a fifth of a batch).
+    ops = connection.ops
+    received_at = ops.adapt_datetimefield_value(now)
+    json_encoder = Activity._meta.get_field("properties").encoder
     with transaction.atomic():
         resolved = _leads_resolve([item["lead"] for _, item in items], now=now, rule=rule)
         seen: set[str] = set()
-        with_id: list[tuple[int, Activity]] = []
-        without_id: list[tuple[int, Activity]] = []
+        with_id: list[tuple[int, tuple]] = []
+        without_id: list[tuple[int, tuple]] = []
         for index, item in items:
             event_id = item.get("event_id") or ""
-            lead, created, errors = resolved[_lead_key(item["lead"])]
-            if lead is None:
+            lead_id, created, errors = resolved[_lead_key(item["lead"])]
+            if lead_id is None:
                 results[index] = EventResult(
                     index, ItemStatus.REJECTED, event_id, errors={"lead": _flatten(errors)}
                 )
                 continue
             result = EventResult(
-                index, ItemStatus.ACCEPTED, event_id, lead_id=lead.pk, lead_created=created
+                index, ItemStatus.ACCEPTED, event_id, lead_id=lead_id, lead_created=created
             )
             results[index] = result
             if event_id and event_id in seen:
                 result.status = ItemStatus.DUPLICATE
                 continue
-            activity = Activity(
-                lead=lead,
-                type=item["type"],
-                occurred_at=item.get("occurred_at") or now,
-                received_at=now,
-                properties=item.get("properties") or {},
-                source=item.get("source") or "",
-                event_id=event_id,
+            occurred_at = item.get("occurred_at")
+            row = (
+                lead_id,
+                item["type"],
+                ops.adapt_datetimefield_value(occurred_at) if occurred_at else received_at,
+                received_at,
+                ops.adapt_json_value(item.get("properties") or {}, json_encoder),
+                item.get("source") or "",
+                event_id,
             )
             if event_id:
                 seen.add(event_id)
-                with_id.append((index, activity))
+                with_id.append((index, row))
             else:
-                without_id.append((index, activity))
-        inserted = _activities_insert_new([a for _, a in with_id]) if with_id else {}
-        for index, activity in with_id:
-            if activity.event_id in inserted:
-                results[index].activity_id = inserted[activity.event_id]
-            else:
+                without_id.append((index, row))
+        inserted = _activities_insert_new([row for _, row in with_id]) if with_id else {}
+        for index, row in with_id:
+            activity_id = inserted.get(row[-1])
+            if activity_id is None:
                 results[index].status = ItemStatus.DUPLICATE
+            else:
+                results[index].activity_id = activity_id
         if without_id:
-            Activity.objects.bulk_create([a for _, a in without_id])
-            for index, activity in without_id:
-                results[index].activity_id = activity.pk
-        new = [a for i, a in with_id + without_id if results[i].status == ItemStatus.ACCEPTED]
-        _apply_event_side_effects(new, now=now)
-        touched = sorted({a.lead_id for a in new})
+            for (index, _), activity_id in zip(
+                without_id, _activities_insert([row for _, row in without_id]), strict=True
+            ):
+                results[index].activity_id = activity_id
+        new = [
+            (row[0], row[1])
+            for index, row in with_id + without_id
+            if results[index].status == ItemStatus.ACCEPTED
+        ]
+        _apply_event_side_effects(
+            {lead_id for lead_id, type_ in new if type_ == ActivityType.UNSUBSCRIBE}, now=now
+        )
+        touched = sorted({lead_id for lead_id, _ in new})
         if touched:
             # In the transaction: the promise to score these events commits with them.
             leads_touched(lead_ids=touched, now=now)
@@ -452,10 +510,10 @@ def _flatten(errors: Mapping[str, Any]) -> list[str]:
     return out
 
 
-def _apply_event_side_effects(activities: list[Activity], *, now: datetime) -> None:
+def _apply_event_side_effects(unsubscribed: set[int], *, now: datetime) -> None:
     """Events that change what we may do: an unsubscribe sets do-not-email at once, before
-    any scoring or campaign can act on the lead again."""
-    unsubscribed = {a.lead_id for a in activities if a.type == ActivityType.UNSUBSCRIBE}
+    any scoring or campaign can act on the lead again. `unsubscribed`: the ids of the
+    leads whose new events include one."""
     if unsubscribed:
         Lead.objects.filter(pk__in=unsubscribed, do_not_email=False).update(
             do_not_email=True, updated_at=now
