@@ -15,9 +15,13 @@ from django.db import transaction
 from django.urls import NoReverseMatch, reverse
 
 from leads.handoff.models import Handoff, HandoffStatus
-from smarketing.notifications.models import Channel, Notification
+from smarketing.notifications.models import Channel, DeliveryStatus, Notification
 from smarketing.notifications.selectors import channels_for
-from smarketing.notifications.services import absolute_url, notification_enqueue
+from smarketing.notifications.services import (
+    absolute_url,
+    notification_enqueue,
+    relay_many_on_commit,
+)
 from smarketing.roles import Role
 
 KIND = "handoff.ready"
@@ -55,6 +59,7 @@ def handoff_notify(
                         recipient=user,
                         now=now,
                         skip_reason="The recipient turned this channel off." if off else "",
+                        relay=False,
                         **message,
                     )
                 )
@@ -66,10 +71,18 @@ def handoff_notify(
                     channel=Channel.WEBHOOK,
                     endpoint=endpoint,
                     now=now,
+                    relay=False,
                     **message,
                 )
             )
         Handoff.objects.filter(pk=handoff.pk, notified_at=None).update(notified_at=now)
+        pending = [row for row in rows if row.status == DeliveryStatus.PENDING]
+        relay_many_on_commit(
+            [
+                [row.pk for row in pending if row.channel == Channel.WEBHOOK],
+                [row.pk for row in pending if row.channel != Channel.WEBHOOK],
+            ]
+        )
     return rows
 
 

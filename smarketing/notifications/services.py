@@ -78,6 +78,7 @@ def notification_enqueue(
     payload: dict | None = None,
     now: datetime,
     skip_reason: str = "",
+    relay: bool = True,
 ) -> Notification:
     """The outbox row for `key`, created on the first call and returned on every later one
     (the key is unique, so racing callers end with the same row). In-app messages are
@@ -107,9 +108,30 @@ def notification_enqueue(
             "created_at": now,
         },
     )
-    if created and status == DeliveryStatus.PENDING:
+    if created and status == DeliveryStatus.PENDING and relay:
         relay_on_commit(notification.pk)
     return notification
+
+
+def relay_many_on_commit(groups: list[list[int]]) -> None:
+    """Wake the relay once per group of rows (not once per row) after commit: a handoff's
+    webhook goes in one task and its emails in another, so neither waits behind a queue of
+    single-row tasks and the two can run side by side on two worker processes."""
+    groups = [group for group in groups if group]
+    if not groups:
+        return
+
+    def send():
+        from smarketing.notifications.tasks import deliver_many_task
+
+        for group in groups:
+            try:
+                deliver_many_task.delay(group)
+            except Exception:
+                # The broker is down: the rows stay due and the sweep sends them.
+                logger.exception("Could not enqueue delivery of notifications %s", group)
+
+    transaction.on_commit(send)
 
 
 def relay_on_commit(notification_id: int, *, countdown: float | None = None) -> None:

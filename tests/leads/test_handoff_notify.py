@@ -157,17 +157,30 @@ def test_running_twice_adds_nothing_and_keeps_the_first_notified_time(rep):
     assert handoff.notified_at == NOW
 
 
-def test_the_relay_is_woken_after_commit_for_each_row_that_must_travel(
-    rep, monkeypatch, django_capture_on_commit_callbacks
+def test_the_relay_is_woken_after_commit_once_per_channel_group_webhooks_first(
+    rep, rep2, monkeypatch, django_capture_on_commit_callbacks
 ):
+    from leads.routing.models import SalesTeam, TeamMember
     from smarketing.notifications import tasks
+    from smarketing.notifications.models import WebhookEndpoint
 
     woken = []
-    monkeypatch.setattr(tasks.deliver_task, "delay", woken.append)
-    handoff = make_handoff(status=HandoffStatus.ASSIGNED, owner=rep)
+    monkeypatch.setattr(tasks.deliver_many_task, "delay", woken.append)
+    team = SalesTeam.objects.create(name="Enterprise")
+    for user in (rep, rep2):
+        TeamMember.objects.create(team=team, user=user)
+    hook = WebhookEndpoint.objects.create(
+        name="CRM", url="https://crm.example.com/hook", secret="whsec_x", created_at=NOW
+    )
+    hook.teams.add(team)
+    handoff = make_handoff(status=HandoffStatus.POOL)
+    handoff.team = team
+    handoff.save(update_fields=["team"])
     with django_capture_on_commit_callbacks(execute=True):
         handoff_notify(handoff_id=handoff.pk, now=NOW)
-    assert woken == [_rows(handoff, Channel.EMAIL).get().pk]  # in-app needs no trip
+    emails = sorted(_rows(handoff, Channel.EMAIL).values_list("pk", flat=True))
+    assert len(emails) == 2  # in-app rows need no trip
+    assert woken == [[_rows(handoff, Channel.WEBHOOK).get().pk], emails]
 
 
 def test_a_missing_or_already_closed_handoff_is_left_quietly(rep):
