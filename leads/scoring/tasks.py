@@ -17,10 +17,12 @@ logger = logging.getLogger(__name__)
 
 # At most one drainer is awake at a time (more would be safe, since rows are taken with SKIP
 # LOCKED, but wasteful): the first event after a quiet spell wakes it, later ones find it
-# awake and only add rows. A drainer that dies frees the flag after WAKE_TTL; the reconciler
-# wakes a new one sooner when rows wait.
+# awake and only add rows. The drainer renews the flag after every pass, so one that died
+# (or whose message was lost with the broker) frees it within WAKE_TTL, and the next event
+# wakes a new one; the reconciler covers leads no event comes for. A pass that outlasts the
+# flag at worst lets a second drainer start, which is harmless.
 WAKE_KEY = "scoring:drainer-awake"
-WAKE_TTL = 120  # seconds
+WAKE_TTL = 10  # seconds
 DRAIN_BATCH = 500
 DRAIN_SLICE = 30.0  # seconds a drainer works before it hands over to a fresh task
 
