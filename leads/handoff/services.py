@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import F, Q
 
 from leads.handoff.models import (
@@ -75,18 +75,53 @@ QUEUE_ORDER = (F("accept_due_at").asc(nulls_last=True), "created_at", "id")
 # What a claim hands back: enough to show the lead's card without another query.
 CLAIM_RELATED = ("lead", "lead__current_score__persona", "team")
 
+
+class _Statement:
+    """SQL that PostgreSQL plans once per database session instead of on every claim
+    (PREPARE, then EXECUTE): planning these joins cost the server more than running them.
+    A prepared statement belongs to the session, survives rollbacks and is gone with the
+    connection, so what was prepared is remembered against the connection object itself.
+    Other databases just run the SQL."""
+
+    def __init__(self, name: str, sql: str, params: tuple[str, ...]):
+        self.name, self.sql = name, sql
+        numbered = {p: f"${i}" for i, p in enumerate(params, 1)}
+        self.prepare_sql = f"PREPARE {name} AS {sql % numbered}"
+        args = f"({', '.join(f'%({p})s' for p in params)})" if params else ""
+        self.execute_sql = f"EXECUTE {name}{args}"
+
+    def run(self, cursor, params: dict) -> None:
+        if connection.vendor != "postgresql":
+            cursor.execute(self.sql, params)
+            return
+        wrapper = connections[connection.alias]  # this thread's, not the shared proxy
+        raw = wrapper.connection
+        prepared = wrapper.__dict__.setdefault("_smarketing_prepared", {})
+        if prepared.get(self.name) is not raw:
+            # On the driver's own cursor: once per connection, so not one of the
+            # request's counted queries.
+            with raw.cursor() as own:
+                own.execute(self.prepare_sql)
+            prepared[self.name] = raw
+        cursor.execute(self.execute_sql, params)
+
+
 _MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 # has_perm(QUEUE_PERMISSION) for the stock user model and ModelBackend, in one statement.
-_QUEUE_PERMISSION_SQL = """
+_QUEUE_PERMISSION = _Statement(
+    "smarketing_queue_permission",
+    """
     SELECT 1 FROM auth_permission p
     JOIN django_content_type ct ON ct.id = p.content_type_id
-    WHERE ct.app_label = %s AND p.codename = %s AND (
+    WHERE ct.app_label = %(app_label)s AND p.codename = %(codename)s AND (
         EXISTS (SELECT 1 FROM auth_user_user_permissions up
-                WHERE up.user_id = %s AND up.permission_id = p.id)
+                WHERE up.user_id = %(user)s AND up.permission_id = p.id)
         OR EXISTS (SELECT 1 FROM auth_group_permissions gp
                    JOIN auth_user_groups ug ON ug.group_id = gp.group_id
-                   WHERE ug.user_id = %s AND gp.permission_id = p.id))
-"""
+                   WHERE ug.user_id = %(user)s AND gp.permission_id = p.id))
+    """,
+    ("app_label", "codename", "user"),
+)
 
 
 def _display_name(user) -> str:
@@ -116,7 +151,9 @@ def user_can_work_queue(user) -> bool:
     else:
         app_label, codename = QUEUE_PERMISSION.split(".")
         with connection.cursor() as cursor:
-            cursor.execute(_QUEUE_PERMISSION_SQL, [app_label, codename, user.pk, user.pk])
+            _QUEUE_PERMISSION.run(
+                cursor, {"app_label": app_label, "codename": codename, "user": user.pk}
+            )
             allowed = cursor.fetchone() is not None
     user._smarketing_can_work_queue = allowed
     return allowed
@@ -171,12 +208,13 @@ _USER_TEAMS_FILTER = """
 """
 # The locked pick sits in a subquery, so only the one row it returns is joined to its card.
 # SKIP LOCKED: twenty reps take twenty different leads at once instead of queueing behind
-# the same row.
+# the same row. The status is written into the SQL, not passed: a plan made once must still
+# see that it only wants pool rows (and so may use an index over the pool alone).
 _NEXT_POOL_SQL = """
     SELECT {handoff}, {lead}, t.name, s.id, p.id, p.name
     FROM (
         SELECT * FROM leads_handoff
-        WHERE status = %(pool)s {teams}
+        WHERE status = '{pool}' {teams}
         ORDER BY accept_due_at ASC NULLS LAST, created_at ASC, id ASC
         LIMIT 1
         FOR UPDATE SKIP LOCKED
@@ -192,13 +230,20 @@ def _columns(model, alias: str, attnames) -> str:
     return ", ".join(f'{alias}."{model._meta.get_field(name).column}"' for name in attnames)
 
 
-@functools.cache
-def _next_pool_sql(*, every_team: bool) -> str:
-    return _NEXT_POOL_SQL.format(
+def _next_pool_statement(*, every_team: bool) -> _Statement:
+    sql = _NEXT_POOL_SQL.format(
         handoff=_columns(Handoff, "h", _HANDOFF_FIELDS),
         lead=_columns(Lead, "l", _CARD_LEAD_FIELDS),
+        pool=HandoffStatus.POOL.value,
         teams="" if every_team else _USER_TEAMS_FILTER,
     )
+    if every_team:
+        return _Statement("smarketing_next_pool_any", sql, ())
+    return _Statement("smarketing_next_pool", sql, ("user",))
+
+
+_NEXT_POOL = _next_pool_statement(every_team=False)
+_NEXT_POOL_ANY_TEAM = _next_pool_statement(every_team=True)
 
 
 @functools.cache
@@ -256,10 +301,10 @@ def _next_pool_handoff(user) -> Handoff | None:
         qs = claimable_handoffs(user).select_related(*CLAIM_RELATED)
         return qs.order_by(*QUEUE_ORDER).first()
     with connection.cursor() as cursor:
-        cursor.execute(
-            _next_pool_sql(every_team=user.is_superuser),
-            {"pool": HandoffStatus.POOL.value, "user": user.pk},
-        )
+        if user.is_superuser:
+            _NEXT_POOL_ANY_TEAM.run(cursor, {})
+        else:
+            _NEXT_POOL.run(cursor, {"user": user.pk})
         row = cursor.fetchone()
     return None if row is None else _handoff_with_card(row)
 
@@ -301,13 +346,18 @@ def _check_claimable(handoff: Handoff, user) -> None:
 
 
 # Both rows in one round trip; the handoff is already locked, so the lock order holds.
-_TAKE_SQL = """
+_TAKE = _Statement(
+    "smarketing_take",
+    """
     WITH taken AS (
-        UPDATE leads_handoff SET status = %(assigned)s, owner_id = %(user)s, assigned_at = %(now)s
+        UPDATE leads_handoff
+        SET status = 'assigned', owner_id = %(user)s, assigned_at = %(now)s
         WHERE id = %(handoff)s
     )
     UPDATE leads_lead SET owner_id = %(user)s, updated_at = %(now)s WHERE id = %(lead)s
-"""
+    """,
+    ("user", "now", "handoff", "lead"),
+)
 
 
 def _take(handoff: Handoff, user, now: datetime) -> Handoff:
@@ -316,15 +366,9 @@ def _take(handoff: Handoff, user, now: datetime) -> Handoff:
     handoff.assigned_at = now
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(
-                _TAKE_SQL,
-                {
-                    "assigned": HandoffStatus.ASSIGNED.value,
-                    "user": user.pk,
-                    "now": now,
-                    "handoff": handoff.pk,
-                    "lead": handoff.lead_id,
-                },
+            _TAKE.run(
+                cursor,
+                {"user": user.pk, "now": now, "handoff": handoff.pk, "lead": handoff.lead_id},
             )
     else:
         handoff.save(update_fields=["status", "owner", "assigned_at"])

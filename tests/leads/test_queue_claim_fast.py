@@ -286,3 +286,19 @@ def test_claim_next_skips_the_lead_another_rep_is_claiming_right_now(rep, rep2):
         other.join()
     assert taken == [first.pk]
     assert Handoff.objects.get(pk=first.pk).status == HandoffStatus.POOL
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not settings.IS_POSTGRES, reason="prepared statements are PostgreSQL's")
+@pytest.mark.django_db(transaction=True)
+def test_the_prepared_claim_survives_a_rollback_and_a_new_connection(rep):
+    handoffs = [make_handoff(created_at=NOW + timedelta(minutes=i)) for i in range(3)]
+    with pytest.raises(RuntimeError), transaction.atomic():
+        services.handoff_claim_next(user=rep, now=NOW)
+        raise RuntimeError("the request failed after the claim")
+    # Rolled back: the same lead is still first, and the statements are still prepared.
+    assert services.handoff_claim_next(user=rep, now=NOW).pk == handoffs[0].pk
+    connection.close()
+    # A new session has none of them prepared; the claim prepares them again.
+    assert services.handoff_claim_next(user=_fresh(rep), now=NOW).pk == handoffs[1].pk
+    assert Handoff.objects.filter(status=HandoffStatus.ASSIGNED, owner=rep).count() == 2
