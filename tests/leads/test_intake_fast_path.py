@@ -506,3 +506,23 @@ def test_one_external_id_in_two_sources_names_two_people(key_client):
     assert ids[:2] == [shop.pk, crm.pk]
     assert ids[2] not in (shop.pk, crm.pk)
     assert [r["lead_created"] for r in body["results"]] == [False, False, True]
+
+
+@pytest.mark.django_db
+def test_a_batch_is_stored_in_lead_order(key_client):
+    # The foreign key checks at commit lock the leads in row order: one order for every
+    # writer keeps two of them from waiting on each other the other way round.
+    leads = [LeadFactory(email=f"o{i}@acme.test") for i in range(4)]
+    body = key_client.post(
+        "/api/v1/events/",
+        [
+            {"event_id": f"o{i}", "type": "page_view", "lead": {"email": lead.email}}
+            for i, lead in enumerate(reversed(leads))
+        ]
+        + [{"type": "email_open", "lead": {"email": lead.email}} for lead in reversed(leads)],
+        format="json",
+    ).json()
+    assert body["accepted"] == 8
+    for event_type in ("page_view", "email_open"):
+        stored = Activity.objects.filter(type=event_type).order_by("pk")
+        assert [a.lead_id for a in stored] == [lead.pk for lead in leads]
