@@ -387,3 +387,40 @@ def test_content_in_won_deals_counts_cited_content_by_outcome(client_for, market
     assert [(r.content.title, r.touches, r.leads, r.won) for r in rows] == [("ROI guide", 3, 2, 1)]
     body = client_for(marketer).get("/leads/content-wins/").content.decode()
     assert "ROI guide" in body and "50%" in body and "Never sent" not in body
+
+
+def test_past_the_count_cap_the_list_says_more_than_and_stops_paging(
+    client_for, marketer, monkeypatch
+):
+    from leads import views
+
+    monkeypatch.setattr(views, "PAGE_SIZE", 5)
+    monkeypatch.setattr(views, "COUNT_CAP", 10)
+    for i in range(12):
+        LeadFactory(source="webinar", first_name=f"P{i}")
+    client = client_for(marketer)
+    html = client.get("/leads/?source=webinar").content.decode()
+    assert "More than 10 leads match" in html
+    assert "Page 1 of 2+" in html
+    last = client.get("/leads/?source=webinar&page=2").content.decode()
+    assert "Page 2 of 2+" in last and "page=3" not in last
+    assert 'data-testid="past-the-cap"' in last
+    # Under the cap the count is exact again.
+    assert (
+        "3 leads match" in client.get("/leads/?source=webinar&q=P1").content.decode()
+    )  # 1, 10, 11
+
+
+def test_the_source_menu_lists_each_source_once_in_order(client_for, marketer):
+    for source in ("webinar", "ads", "webinar", "", "Partner"):
+        LeadFactory(source=source)
+    assert selectors.lead_sources() == sorted({"webinar", "ads", "Partner"})
+    html = client_for(marketer).get("/leads/?source=ads").content.decode()
+    assert '<option value="ads" selected>' in html
+
+
+def test_the_owner_menu_keeps_the_chosen_owner(client_for, marketer, rep):
+    LeadFactory(owner=rep)
+    html = client_for(marketer).get(f"/leads/?owner={rep.pk}").content.decode()
+    label = rep.get_full_name() or rep.username
+    assert f'<option value="{rep.pk}" selected>{label}</option>' in html
