@@ -16,6 +16,18 @@ from smarketing.roles import MANAGER_ROLES, MARKETING_ROLES, has_role
 # queries: the lead, its current score and persona, the team.
 _QUEUE_RELATED = ("lead", "lead__current_score", "lead__current_score__persona", "team", "owner")
 QUEUE_LIMIT = 200
+# The queue page shows the most urgent handoffs; "Take the next lead" and the count cover
+# the rest. Each row costs template time, so the page shows fewer than the API returns.
+QUEUE_PAGE_SIZE = 50
+# What a pool row shows, and no more: leads are wide rows (attributes, UTM fields...).
+_POOL_RELATED = ("lead", "lead__current_score__persona", "team")
+_POOL_FIELDS = (
+    *("id", "lead_id", "team_id", "status", "score", "why", "created_at"),
+    *("accept_due_at", "first_touch_at", "first_touch_due_at"),
+    *("lead__first_name", "lead__last_name", "lead__email", "lead__external_id"),
+    *("lead__title", "lead__company", "lead__fit_score", "lead__score"),
+    *("lead__current_score__persona_id", "lead__current_score__persona__name", "team__name"),
+)
 REPORT_RECENT = 25
 
 
@@ -40,14 +52,46 @@ def queue_for_user(user, *, limit: int = QUEUE_LIMIT) -> list[Handoff]:
     return list(_by_due(qs)[:limit])
 
 
+@dataclass
+class QueuePage:
+    """What the queue page shows: the rows of its open tab and the size of both tabs."""
+
+    pool: list[Handoff]
+    pool_count: int
+    mine: list[Handoff]
+    mine_count: int
+
+
+def queue_page(user, *, tab: str, limit: int | None = None) -> QueuePage:
+    """The rows of the open tab only; the other tab is just counted. The pool's order is
+    served by the partial index `handoff_pool_due`, so the page reads `limit` rows."""
+    if not can_work_queue(user):
+        raise PermissionDenied
+    limit = limit or QUEUE_PAGE_SIZE
+    claimable = claimable_handoffs(user)  # resolves the user's teams once
+    pool = []
+    if tab == "pool":
+        rows = claimable.select_related(*_POOL_RELATED).only(*_POOL_FIELDS)
+        pool = list(_by_due(rows)[:limit])
+    mine = my_leads(user) if tab == "mine" else []
+    # A short pool page is the whole pool: no need to count it again.
+    pool_count = len(pool) if tab == "pool" and len(pool) < limit else claimable.count()
+    mine_count = len(mine) if tab == "mine" else _open_owned(user).count()
+    return QueuePage(pool=pool, pool_count=pool_count, mine=mine, mine_count=mine_count)
+
+
+def _open_owned(user) -> QuerySet:
+    return Handoff.objects.filter(
+        owner=user, status__in=(HandoffStatus.ASSIGNED, HandoffStatus.ACCEPTED)
+    )
+
+
 def my_leads(user) -> list[Handoff]:
     """The user's open handoffs with how many touches each has and when the last was."""
     if not can_work_queue(user):
         raise PermissionDenied
     qs = (
-        Handoff.objects.filter(
-            owner=user, status__in=(HandoffStatus.ASSIGNED, HandoffStatus.ACCEPTED)
-        )
+        _open_owned(user)
         .select_related(*_QUEUE_RELATED)
         .annotate(touch_count=Count("touches"), last_touch_at=Max("touches__touched_at"))
     )

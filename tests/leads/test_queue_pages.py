@@ -179,3 +179,29 @@ def test_an_htmx_claim_on_another_teams_pool_says_why_in_the_row(rep, rep2, clie
     assert response.status_code == 200
     assert b"waits in the US pool; you are not in that team" in response.content
     assert Handoff.objects.get(pk=theirs.pk).status == HandoffStatus.POOL
+
+
+def test_the_pool_page_shows_the_most_urgent_page_and_counts_both_tabs(
+    rep, client_for, monkeypatch
+):
+    from leads.handoff import selectors
+
+    monkeypatch.setattr(selectors, "QUEUE_PAGE_SIZE", 3)
+    for minutes in (50, 10, 40, 20, 30):
+        make_handoff(first_name=f"Due{minutes}", accept_due_at=NOW + timedelta(minutes=minutes))
+    make_handoff(owner=rep, status=HandoffStatus.ACCEPTED)
+    client = client_for(rep)
+    page = client.get(QUEUE)
+    assert [h.first_name for h in (r.lead for r in page.context["pool"])] == [
+        "Due10",
+        "Due20",
+        "Due30",
+    ]
+    html = page.content.decode()
+    assert '<span class="badge text-bg-secondary" data-testid="pool-count">5</span>' in html
+    assert '<span class="badge text-bg-secondary" data-testid="mine-count">1</span>' in html
+    assert "the 3 most urgent of 5" in html
+    mine = client.get(MINE).content.decode()
+    assert (
+        'data-testid="pool-count">5</span>' in mine and 'data-testid="mine-count">1</span>' in mine
+    )
