@@ -10,14 +10,16 @@ from chartkick.django import BarChart, ColumnChart, LineChart, PieChart
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
+from django.forms.utils import flatatt
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
-from leads.models import Lead
 from leads.routing.models import SalesTeam
 from leads.scoring.models import ScoringModel
+from leads.selectors import lead_sources
 from personas.models import Persona
 from sla import selectors
 from smarketing.csvsafe import safe_row
@@ -25,6 +27,26 @@ from smarketing.models import AuditLog
 from smarketing.roles import MANAGER_ROLES, MARKETING_ROLES, SALES_ROLES, Role, has_role
 
 MAX_PERIOD_DAYS = 366
+
+
+class QuickSelect(forms.Select):
+    """A select whose options are written in one pass. Django renders every option through
+    its own template include, about 0.2 ms each: the rep menu has one per rep."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        context = self.get_context(name, value, attrs)["widget"]
+        options = format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            (
+                (option["value"], flatatt(option["attrs"]), option["label"])
+                for _, group, _ in context["optgroups"]
+                for option in group
+            ),
+        )
+        return format_html(
+            '<select name="{}"{}>{}</select>', context["name"], flatatt(context["attrs"]), options
+        )
 
 
 class ComplianceFilterForm(forms.Form):
@@ -35,18 +57,27 @@ class ComplianceFilterForm(forms.Form):
         required=False, label="To (included)", widget=forms.DateInput(attrs={"type": "date"})
     )
     team = forms.ModelChoiceField(
-        queryset=SalesTeam.objects.order_by("name"), required=False, empty_label="All teams"
+        queryset=SalesTeam.objects.order_by("name"),
+        required=False,
+        empty_label="All teams",
+        widget=QuickSelect,
     )
-    rep = forms.ModelChoiceField(queryset=None, required=False, empty_label="All reps")
+    rep = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label="All reps", widget=QuickSelect
+    )
     persona = forms.ModelChoiceField(
-        queryset=Persona.objects.order_by("name"), required=False, empty_label="All personas"
+        queryset=Persona.objects.order_by("name"),
+        required=False,
+        empty_label="All personas",
+        widget=QuickSelect,
     )
-    source = forms.ChoiceField(required=False)
+    source = forms.ChoiceField(required=False, widget=QuickSelect)
     model = forms.ModelChoiceField(
         queryset=ScoringModel.objects.order_by("-version"),
         required=False,
         empty_label="All model versions",
         label="Scoring model",
+        widget=QuickSelect,
     )
 
     def __init__(self, data=None, *, now, lock_rep=None, with_choices: bool = True):
@@ -54,9 +85,11 @@ class ComplianceFilterForm(forms.Form):
         self.now = now
         self.lock_rep = lock_rep
         User = get_user_model()
-        reps = User.objects.filter(
-            groups__name__in=[Role.SALES_REP.value, Role.SALES_MANAGER.value]
-        ).distinct()
+        reps = (
+            User.objects.filter(groups__name__in=[Role.SALES_REP.value, Role.SALES_MANAGER.value])
+            .distinct()
+            .only("id", "username", "first_name", "last_name")
+        )
         self.fields["rep"].queryset = reps.order_by("first_name", "username")
         self.fields["rep"].label_from_instance = lambda u: u.get_full_name() or u.username
         self.fields["model"].label_from_instance = lambda m: f"v{m.version} {m.name}"
@@ -65,15 +98,8 @@ class ComplianceFilterForm(forms.Form):
             self.fields["rep"].disabled = True
             self.fields["rep"].queryset = User.objects.filter(pk=lock_rep.pk)
             self.fields["rep"].initial = lock_rep.pk
-        # The sources list is a distinct over an indexed column; the API skips it.
-        sources = []
-        if with_choices:
-            sources = (
-                Lead.objects.exclude(source="")
-                .order_by("source")
-                .values_list("source", flat=True)
-                .distinct()
-            )
+        # The sources list hops through the source index (see lead_sources); the API skips it.
+        sources = lead_sources() if with_choices else []
         self.fields["source"].choices = [("", "All sources"), *((s, s) for s in sources)]
         if not with_choices:
             self.fields["source"] = forms.CharField(required=False, max_length=100)
@@ -279,6 +305,7 @@ def _page(request, *, template: str, sales: bool, marketing: bool, page: str):
         "marketing_tables": _marketing_tables(figures.marketing, charts) if marketing else [],
         "locked_to_self": lock_rep is not None,
         "policy": figures.terms,
+        "me": request.user.pk,  # the rep table marks the viewer's row
         **_nav(request.user, now),
     }
     return render(request, template, context)

@@ -33,14 +33,16 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     FilteredRelation,
+    IntegerField,
+    OuterRef,
     Q,
     QuerySet,
-    Sum,
+    Subquery,
 )
 from django.db.models.functions import Coalesce, TruncWeek
 from django.utils import timezone
 
-from leads.handoff.models import Handoff, HandoffStatus, RejectReason
+from leads.handoff.models import Handoff, HandoffStatus, RejectReason, Touch
 from leads.models import StageKind
 from sla.models import ClockKind, ClockStatus, SlaAgreement, SlaClock
 from sla.services import active_agreement
@@ -148,21 +150,28 @@ def _use_database_percentiles(force_python: bool) -> bool:
     return connection.vendor == "postgresql" and not force_python
 
 
+def _percentile_aggregates() -> dict[str, PercentileCont]:
+    aggregates = {}
+    for key, (start, end) in DURATIONS.items():
+        aggregates[f"{key}_median"] = PercentileCont(_duration(start, end), 0.5)
+        aggregates[f"{key}_p90"] = PercentileCont(_duration(start, end), 0.9)
+    return aggregates
+
+
+def _percentile_rows(row: dict) -> dict[str, dict[str, float | None]]:
+    return {
+        key: {"median": _minutes(row[f"{key}_median"]), "p90": _minutes(row[f"{key}_p90"])}
+        for key in DURATIONS
+    }
+
+
 def duration_stats(
     handoffs: QuerySet, *, force_python: bool = False
 ) -> dict[str, dict[str, float | None]]:
     """Median and p90 in minutes of every duration in DURATIONS: one query on PostgreSQL,
     one single-column fetch per duration elsewhere."""
     if _use_database_percentiles(force_python):
-        aggregates = {}
-        for key, (start, end) in DURATIONS.items():
-            aggregates[f"{key}_median"] = PercentileCont(_duration(start, end), 0.5)
-            aggregates[f"{key}_p90"] = PercentileCont(_duration(start, end), 0.9)
-        row = handoffs.order_by().aggregate(**aggregates)
-        return {
-            key: {"median": _minutes(row[f"{key}_median"]), "p90": _minutes(row[f"{key}_p90"])}
-            for key in DURATIONS
-        }
+        return _percentile_rows(handoffs.order_by().aggregate(**_percentile_aggregates()))
     stats = {}
     for key, (start, end) in DURATIONS.items():
         values = [
@@ -251,19 +260,72 @@ def speed_to_lead(handoffs: QuerySet) -> list[dict]:
 
 
 def _first_touch_clock() -> FilteredRelation:
+    # Served by the partial index `slaclock_first_touch` (handoff, status): an index-only
+    # read of the first-touch clocks instead of every clock row.
     return FilteredRelation("sla_clocks", condition=Q(sla_clocks__kind=ClockKind.FIRST_TOUCH))
+
+
+def _touch_count() -> Coalesce:
+    """The outer handoff's touches, counted through the touch index: one probe per handoff
+    of the period, where a join would read every touch ever logged."""
+    per_handoff = (
+        Touch.objects.filter(handoff=OuterRef("pk"))
+        .order_by()
+        .values("handoff")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(per_handoff, output_field=IntegerField()), 0)
+
+
+def handoff_totals(
+    handoffs: QuerySet,
+    *,
+    force_python: bool = False,
+    with_durations: bool = True,
+) -> dict:
+    """Every count over the period's handoffs that both sides show, the speed-to-lead bins
+    and the duration percentiles (in the same pass on PostgreSQL): one pass over the
+    handoffs whatever the number of figures."""
+    aggregates = {
+        "handoffs": Count("pk"),
+        "accepted": Count("pk", filter=Q(accepted_at__isnull=False)),
+        "rejected": Count("pk", filter=Q(status=HandoffStatus.REJECTED)),
+        "not_icp": Count(
+            "pk", filter=Q(status=HandoffStatus.REJECTED, reject_reason=RejectReason.NOT_ICP)
+        ),
+        "touched": Count("pk", filter=Q(first_touch_at__isnull=False)),
+        **_speed_bins(),
+    }
+    database_percentiles = with_durations and _use_database_percentiles(force_python)
+    if database_percentiles:
+        aggregates.update(_percentile_aggregates())
+    totals = handoffs.order_by().aggregate(**aggregates)
+    if database_percentiles:
+        totals["durations"] = _percentile_rows(totals)
+    elif with_durations:
+        totals["durations"] = duration_stats(handoffs, force_python=True)
+    return totals
 
 
 def attempts(handoffs: QuerySet, *, min_attempts: int) -> dict:
     """Touches per lead against the policy's minimum: average, share meeting it, and a
-    distribution 0, 1, ... min_attempts or more. Rejected handoffs owe no attempts.
-    Counted with one join grouped per handoff, aggregated over in the database."""
-    owed = handoffs.exclude(status=HandoffStatus.REJECTED).annotate(n_touches=Count("touches"))
-    buckets = {f"n{n}": Count("pk", filter=Q(n_touches=n)) for n in range(min_attempts)}
-    buckets["met"] = Count("pk", filter=Q(n_touches__gte=min_attempts))
-    row = owed.aggregate(total=Count("pk"), touches=Sum("n_touches"), **buckets)
-    total, touches, meeting = row["total"], row["touches"] or 0, row["met"]
-    distribution = [{"touches": str(n), "leads": row[f"n{n}"]} for n in range(min_attempts)]
+    distribution 0, 1, ... min_attempts or more. Rejected handoffs owe no attempts. One
+    query: the handoffs grouped by how many touches each has."""
+    leads_by_touches = dict(
+        handoffs.exclude(status=HandoffStatus.REJECTED)
+        .order_by()
+        .annotate(n_touches=_touch_count())
+        .values("n_touches")
+        .annotate(leads=Count("pk"))
+        .values_list("n_touches", "leads")
+    )
+    total = sum(leads_by_touches.values())
+    touches = sum(n * leads for n, leads in leads_by_touches.items())
+    meeting = sum(leads for n, leads in leads_by_touches.items() if n >= min_attempts)
+    distribution = [
+        {"touches": str(n), "leads": leads_by_touches.get(n, 0)} for n in range(min_attempts)
+    ]
     distribution.append({"touches": f"{min_attempts}+", "leads": meeting})
     return {
         "min_attempts": min_attempts,
@@ -276,24 +338,13 @@ def attempts(handoffs: QuerySet, *, min_attempts: int) -> dict:
     }
 
 
-def rep_table(handoffs: QuerySet, *, force_python: bool = False) -> list[dict]:
-    """One row per rep who owns handoffs in the period, busiest first. Breaches and the SLA
-    share count the clocks each rep owned, so a lead escalated away still counts against
-    the rep who let it lapse."""
-    User = get_user_model()
-    rows = list(
-        handoffs.filter(owner__isnull=False)
-        .values("owner_id")
-        .annotate(
-            handoffs=Count("pk"),
-            accepted=Count("pk", filter=Q(accepted_at__isnull=False)),
-            rejected=Count("pk", filter=Q(status=HandoffStatus.REJECTED)),
-            touched=Count("pk", filter=Q(first_touch_at__isnull=False)),
-        )
-    )
-    clocks = {
-        row["owner_id"]: row
-        for row in SlaClock.objects.filter(handoff__in=handoffs.values("pk"), owner__isnull=False)
+def clock_counts(handoffs: QuerySet) -> dict[int | None, dict]:
+    """Per clock owner (None: nobody owned the clock), the first-touch clocks met and
+    missed and the breaches of any promise, over the clocks of these handoffs: one query
+    serves the headline figures (summed) and the rep table. Clocks count against the rep
+    who owned them, so a lead escalated away still counts against the rep who let it lapse."""
+    rows = (
+        SlaClock.objects.filter(handoff__in=handoffs.values("pk"))
         .order_by()
         .values("owner_id")
         .annotate(
@@ -301,22 +352,51 @@ def rep_table(handoffs: QuerySet, *, force_python: bool = False) -> list[dict]:
             missed=Count("pk", filter=Q(kind=ClockKind.FIRST_TOUCH, status=ClockStatus.BREACHED)),
             breaches=Count("pk", filter=Q(status=ClockStatus.BREACHED)),
         )
-    }
-    medians = _first_touch_median_by(
-        handoffs.filter(owner__isnull=False), "owner_id", force_python=force_python
     )
-    owner_ids = {r["owner_id"] for r in rows} | set(clocks)
-    users = User.objects.in_bulk(owner_ids)
+    return {row["owner_id"]: row for row in rows}
+
+
+def rep_table(
+    handoffs: QuerySet,
+    *,
+    force_python: bool = False,
+    clocks: dict[int | None, dict] | None = None,
+) -> list[dict]:
+    """One row per rep who owns handoffs in the period, busiest first. Breaches and the SLA
+    share count the clocks each rep owned (see `clock_counts`)."""
+    User = get_user_model()
+    owned = handoffs.filter(owner__isnull=False).order_by()
+    counts = {
+        "handoffs": Count("pk"),
+        "accepted": Count("pk", filter=Q(accepted_at__isnull=False)),
+        "rejected": Count("pk", filter=Q(status=HandoffStatus.REJECTED)),
+        "touched": Count("pk", filter=Q(first_touch_at__isnull=False)),
+    }
+    if _use_database_percentiles(force_python):
+        counts["median"] = PercentileCont(_duration("created_at", "first_touch_at"), 0.5)
+        rows = {r["owner_id"]: r for r in owned.values("owner_id").annotate(**counts)}
+        medians = {owner_id: _minutes(r["median"]) for owner_id, r in rows.items()}
+    else:
+        rows = {r["owner_id"]: r for r in owned.values("owner_id").annotate(**counts)}
+        medians = _first_touch_median_by(owned, "owner_id", force_python=True)
+    if clocks is None:
+        clocks = clock_counts(handoffs)
+    owner_ids = set(rows) | {owner_id for owner_id in clocks if owner_id is not None}
+    names = {
+        pk: f"{first} {last}".strip() or username
+        for pk, username, first, last in User.objects.filter(pk__in=owner_ids).values_list(
+            "pk", "username", "first_name", "last_name"
+        )
+    }
     table = []
     for owner_id in owner_ids:
-        base = next((r for r in rows if r["owner_id"] == owner_id), {})
+        base = rows.get(owner_id, {})
         clock = clocks.get(owner_id, {})
         met, missed = clock.get("met", 0), clock.get("missed", 0)
-        user = users.get(owner_id)
         table.append(
             {
                 "rep_id": owner_id,
-                "rep": (user.get_full_name() or user.username) if user else f"#{owner_id}",
+                "rep": names.get(owner_id, f"#{owner_id}"),
                 "handoffs": base.get("handoffs", 0),
                 "accepted": base.get("accepted", 0),
                 "rejected": base.get("rejected", 0),
@@ -380,28 +460,20 @@ def weekly_trend(f: ComplianceFilters, *, weeks: int = TREND_WEEKS) -> list[dict
 
 
 def sales_figures(
-    f: ComplianceFilters, *, terms: SlaAgreement | None = None, force_python: bool = False
+    f: ComplianceFilters,
+    *,
+    terms: SlaAgreement | None = None,
+    force_python: bool = False,
+    totals: dict | None = None,
 ) -> dict:
     handoffs = handoffs_for(f)
     terms = terms or policy()
-    totals = handoffs.annotate(ft=_first_touch_clock()).aggregate(
-        handoffs=Count("pk"),
-        accepted=Count("pk", filter=Q(accepted_at__isnull=False)),
-        rejected=Count("pk", filter=Q(status=HandoffStatus.REJECTED)),
-        touched=Count("pk", filter=Q(first_touch_at__isnull=False)),
-        first_touch_met=Count("pk", filter=Q(ft__status=ClockStatus.MET)),
-        first_touch_breached=Count("pk", filter=Q(ft__status=ClockStatus.BREACHED)),
-        **_speed_bins(),
-    )
-    clocks = {
-        "first_touch_met": totals["first_touch_met"],
-        "first_touch_breached": totals["first_touch_breached"],
-        "breaches": SlaClock.objects.filter(
-            handoff__in=handoffs.values("pk"), status=ClockStatus.BREACHED
-        ).count(),
-    }
-    decided = clocks["first_touch_met"] + clocks["first_touch_breached"]
-    durations = duration_stats(handoffs, force_python=force_python)
+    if totals is None:
+        totals = handoff_totals(handoffs, force_python=force_python)
+    clocks = clock_counts(handoffs)
+    met = sum(row["met"] for row in clocks.values())
+    breached = sum(row["missed"] for row in clocks.values())
+    durations = totals["durations"]
     return {
         "handoffs": totals["handoffs"],
         "accepted": totals["accepted"],
@@ -412,13 +484,13 @@ def sales_figures(
         "median_first_touch_min": durations["first_touch"]["median"],
         "p90_first_touch_min": durations["first_touch"]["p90"],
         "median_accept_min": durations["accept"]["median"],
-        "first_touch_met": clocks["first_touch_met"],
-        "first_touch_breached": clocks["first_touch_breached"],
-        "within_sla_pct": _share(clocks["first_touch_met"], decided),
-        "breaches": clocks["breaches"],
+        "first_touch_met": met,
+        "first_touch_breached": breached,
+        "within_sla_pct": _share(met, met + breached),
+        "breaches": sum(row["breaches"] for row in clocks.values()),
         "speed_to_lead": _speed_rows(totals),
         "attempts": attempts(handoffs, min_attempts=terms.min_attempts),
-        "reps": rep_table(handoffs, force_python=force_python),
+        "reps": rep_table(handoffs, force_python=force_python, clocks=clocks),
         "weekly": weekly_trend(f),
         "latency": _latency(durations),
     }
@@ -538,24 +610,20 @@ def rejection_reasons(handoffs: QuerySet) -> list[dict]:
     ]
 
 
-def marketing_figures(f: ComplianceFilters, *, terms: SlaAgreement | None = None) -> dict:
+def marketing_figures(
+    f: ComplianceFilters, *, terms: SlaAgreement | None = None, totals: dict | None = None
+) -> dict:
     handoffs = handoffs_for(f)
     terms = terms or policy()
-    totals = handoffs.aggregate(
-        delivered=Count("pk"),
-        accepted=Count("pk", filter=Q(accepted_at__isnull=False)),
-        rejected=Count("pk", filter=Q(status=HandoffStatus.REJECTED)),
-        not_icp=Count(
-            "pk", filter=Q(status=HandoffStatus.REJECTED, reject_reason=RejectReason.NOT_ICP)
-        ),
-    )
+    if totals is None:
+        totals = handoff_totals(handoffs, with_durations=False)
     decided = totals["accepted"] + totals["rejected"]
     committed, committed_from = committed_mqls(f, terms)
     return {
-        "mqls_delivered": totals["delivered"],
+        "mqls_delivered": totals["handoffs"],
         "mqls_committed": committed,
         "mqls_committed_from": committed_from,
-        "delivered_pct": _share(totals["delivered"], committed) if committed else None,
+        "delivered_pct": _share(totals["handoffs"], committed) if committed else None,
         "accepted": totals["accepted"],
         "rejected": totals["rejected"],
         "acceptance_pct": _share(totals["accepted"], decided),
@@ -578,11 +646,13 @@ class Compliance:
 
 def compliance(f: ComplianceFilters, *, sales: bool = True, marketing: bool = True) -> Compliance:
     terms = policy()
+    # Both sides count the same handoffs: one pass serves the two.
+    totals = handoff_totals(handoffs_for(f), with_durations=sales)
     return Compliance(
         filters=f,
         terms=terms,
-        sales=sales_figures(f, terms=terms) if sales else {},
-        marketing=marketing_figures(f, terms=terms) if marketing else {},
+        sales=sales_figures(f, terms=terms, totals=totals) if sales else {},
+        marketing=marketing_figures(f, terms=terms, totals=totals) if marketing else {},
     )
 
 

@@ -20,3 +20,12 @@ def minutes(value) -> str:
     days, rest = divmod(whole, 1440)
     hours = rest // 60
     return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+@register.filter
+def count(value) -> str:
+    """12345 -> "12,345": what `intcomma` shows in our one (English) locale, without its
+    per-number locale lookups, for tables with a row per rep."""
+    if isinstance(value, int):
+        return f"{value:,}"
+    return "" if value is None else str(value)
