@@ -377,27 +377,38 @@ def _insert_rows(
         return []
     meta = model._meta
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in fields)
+    head = f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
     back = ", ".join(quote(meta.get_field(name).column) for name in ("id", *returning))
-    row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    conflict = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
+    tail = f"{' ON CONFLICT DO NOTHING' if ignore_conflicts else ''} RETURNING {back}"
+    unnest = connection.vendor == "postgresql"
+    if unnest:
+        # As Django's bulk_create does on PostgreSQL: an array per column rather than a
+        # placeholder per value, which PostgreSQL parses and plans in a fraction of the
+        # time. The types lose their length (varchar, not varchar(60)) so that nothing
+        # is cut short on the way.
+        types = [f.db_type(connection).split("(")[0] for f in fields]
+        casts = ", ".join(f"(%s)::{t}[]" for t in types)
+        values = f"SELECT * FROM UNNEST({casts})"  # noqa: S608 - types of our own fields
+    else:
+        row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
     # Stay under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters per statement.
     chunk_size = max(1, 30_000 // len(fields))
     out: list[tuple] = []
     with connection.cursor() as cursor:
         for start in range(0, len(rows), chunk_size):
             chunk = rows[start : start + chunk_size]
-            cursor.execute(
-                f"INSERT INTO {quote(meta.db_table)} ({columns}) "  # noqa: S608 - names are ours
-                f"VALUES {', '.join([row_sql] * len(chunk))}{conflict} RETURNING {back}",
-                [value for row in chunk for value in row],
-            )
+            if unnest:
+                params = [list(column) for column in zip(*chunk, strict=True)]
+            else:
+                values = "VALUES " + ", ".join([row_sql] * len(chunk))
+                params = [value for row in chunk for value in row]
+            cursor.execute(head + values + tail, params)
             out.extend(cursor.fetchall())
     return out
 
 
-# The columns an event fills, in the order _activity_row gives them; the id is the
-# database's. tests/leads/test_intake_fast_path.py checks that this is every column.
+# The columns an event fills, in the order of the rows events_ingest builds; the id is
+# the database's. tests/leads/test_intake_fast_path.py checks that this is every column.
 ACTIVITY_COLUMNS = (
     "lead",
     "type",
@@ -411,7 +422,7 @@ ACTIVITY_COLUMNS = (
 
 def _activities_insert_new(rows: list[tuple]) -> dict[str, int]:
     """Store the events whose event_id is new; answer {event_id: activity id} for those.
-    `rows` come from _activity_row and all carry an event_id."""
+    `rows` come from events_ingest and all carry an event_id."""
     fields = [Activity._meta.get_field(name) for name in ACTIVITY_COLUMNS]
     inserted = _insert_rows(Activity, fields, rows, returning=("event_id",), ignore_conflicts=True)
     return {event_id: pk for pk, event_id in inserted}
