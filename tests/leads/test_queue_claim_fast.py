@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.db import connection, connections, transaction
 
-from leads.handoff import services
+from leads.handoff import selectors, services
 from leads.handoff.api import HandoffSerializer, handoff_data
 from leads.handoff.models import Handoff, HandoffStatus, RejectReason
 from leads.models import Lead
@@ -252,6 +252,22 @@ def test_handoff_data_matches_the_serializer_in_every_state(rep, rep2):
     for handoff in (pooled, scored, no_persona, erased, rejected):
         fresh = Handoff.objects.select_related(*services.CLAIM_RELATED, "owner").get(pk=handoff.pk)
         assert handoff_data(fresh) == HandoffSerializer(fresh).data, handoff
+
+
+@pytest.mark.django_db
+def test_the_queue_lists_say_what_the_serializer_says(rep, api_for):
+    team = make_team("EMEA", rep)
+    persona = PersonaFactory(name="Ops lead")
+    _scored(make_handoff(team=team, accept_due_at=NOW), persona)
+    make_handoff(do_not_email=True)
+    _scored(make_handoff(owner=rep, status=HandoffStatus.ASSIGNED, team=team))
+    make_handoff(owner=rep, status=HandoffStatus.ACCEPTED)
+    api = api_for(rep)
+    for view, read in (("pool", selectors.queue_for_user), ("mine", selectors.my_leads)):
+        listed = api.get(f"/api/v1/queue/?view={view}")
+        assert listed.status_code == 200
+        assert len(listed.data) == 2
+        assert listed.data == HandoffSerializer(read(_fresh(rep)), many=True).data
 
 
 # --- PostgreSQL: other reps' locks ---------------------------------------------------
