@@ -100,7 +100,7 @@ class _Statement:
         if prepared.get(self.name) is not raw:
             # On the driver's own cursor: once per connection, so not one of the
             # request's counted queries.
-            with raw.cursor() as own:
+            with wrapper.wrap_database_errors, raw.cursor() as own:
                 own.execute(self.prepare_sql)
             prepared[self.name] = raw
         cursor.execute(self.execute_sql, params)
