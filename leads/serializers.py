@@ -7,11 +7,21 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.validators import validate_email
+from django.core.validators import (
+    EmailValidator,
+    MaxLengthValidator,
+    MaxValueValidator,
+    MinLengthValidator,
+    MinValueValidator,
+    ProhibitNullCharactersValidator,
+)
 from django.utils import timezone
-from rest_framework import serializers
-from rest_framework.fields import SkipField, empty
+from rest_framework import ISO_8601, serializers
+from rest_framework.fields import SkipField, _UnvalidatedField, empty
+from rest_framework.settings import api_settings
+from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
 from leads.models import ActivityType, Lead, Seniority
 from leads.services import LEAD_INPUT_FIELDS
@@ -159,151 +169,202 @@ class EventInputSerializer(serializers.Serializer):
 #
 # DRF runs a dozen Python calls per field and per item (get_value, validate_empty_values,
 # run_validators, ...): about 1 ms per event, most of a 1,000-event request. The validator
-# below checks the shapes senders actually send (strings within their limits, ISO
-# timestamps with an offset, JSON objects, known or well-formed types) by hand and hands
-# anything else to the serializers above, field by field; an item with any error goes
-# through EventInputSerializer whole. So every error message, and every value the fast
-# checks do not vouch for, is the serializers' own; tests/leads/test_intake_fast_path.py
-# pins that the fast checks agree with them everywhere else.
+# below converts the values senders actually send (strings within their limits, ISO
+# timestamps with an offset, JSON objects, in-range numbers) by hand, with each field's own
+# limits, then calls the serializers' own validate_<field> methods; any other value goes
+# through its serializer field, and an item with any error goes through
+# EventInputSerializer whole. So every error message, and every value the fast checks do
+# not vouch for, is the serializers' own; tests/leads/test_intake_fast_path.py pins that
+# the fast checks agree with them everywhere else.
 
 
 class _Unsure(Exception):
     """The fast checks cannot vouch for a value: the serializer decides."""
 
 
-def _fast_text(value: Any, max_length: int) -> str:
-    """A CharField(allow_blank=True, max_length=...): stripped, blank allowed, no NUL, no
-    lone surrogate (which UTF-8 cannot encode)."""
-    if type(value) is not str:
-        raise _Unsure
-    value = value.strip()
-    if (
-        len(value) > max_length
-        or "\x00" in value
-        or not (value.isascii() or _utf8_encodable(value))
-    ):
-        raise _Unsure
-    return value
+# Plain ASCII addresses which, within an EmailField's length, are a strict subset of what
+# Django's EmailValidator accepts (its regular expressions behind lazy proxies cost 25 us
+# an address): dot-atom local part, labels of letters, digits and inner hyphens, a
+# letters-only top-level domain.
+COMMON_EMAIL = re.compile(
+    r"[a-z0-9_+-]+(?:\.[a-z0-9_+-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}",
+    re.IGNORECASE | re.ASCII,
+)
+_TEXT_VALIDATORS = {
+    MaxLengthValidator,
+    MinLengthValidator,
+    ProhibitNullCharactersValidator,
+    ProhibitSurrogateCharactersValidator,
+}
+_NUMBER_VALIDATORS = {MaxValueValidator, MinValueValidator}
+
+Convert = Callable[[Any], Any]
+
+
+def _serializer_decides(value: Any) -> Any:
+    raise _Unsure
 
 
 def _utf8_encodable(value: str) -> bool:
     try:
         value.encode()
-    except UnicodeEncodeError:
+    except UnicodeEncodeError:  # a lone surrogate
         return False
     return True
 
 
-def _fast_json_object(value: Any, *, name: str) -> dict:
-    """A DictField of anything, then json_value_check."""
-    if type(value) is not dict or not all(type(key) is str for key in value):
-        raise _Unsure
-    try:
-        json_value_check(value, name=name)
-    except serializers.ValidationError:
-        raise _Unsure from None
-    return dict(value)
+def _text(field: serializers.CharField, *, email: bool = False) -> Convert:
+    """CharField (or EmailField): stripped, blank as the field allows, within its lengths,
+    no NUL, no lone surrogate (and for an email, what the field's EmailValidator takes)."""
+    allow_blank, low, high = field.allow_blank, field.min_length or 0, field.max_length
+    email_validator = next((v for v in field.validators if isinstance(v, EmailValidator)), None)
 
-
-# Plain ASCII addresses, a strict subset of what Django's EmailValidator accepts (its
-# regular expressions behind lazy proxies cost 25 us an address): dot-atom local part,
-# labels of letters, digits and inner hyphens, a letters-only top-level domain.
-COMMON_EMAIL = re.compile(
-    r"[a-z0-9_+-]+(?:\.[a-z0-9_+-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}",
-    re.IGNORECASE | re.ASCII,
-)
-
-
-def _fast_event_type(value: Any) -> str:
-    value = _fast_text(value, 60)
-    if not value or not (value in KNOWN_TYPES or CUSTOM_TYPE.match(value)):
-        raise _Unsure
-    return value
-
-
-def _fast_country(value: Any) -> str:
-    value = _fast_text(value, 2)
-    if len(value) == 1:
-        raise _Unsure
-    return value.upper()
-
-
-SENIORITY_VALUES = frozenset(Seniority.values)
-
-
-def _fast_seniority(value: Any) -> str:
-    if type(value) is not str or value not in SENIORITY_VALUES:
-        raise _Unsure
-    return value
-
-
-def _fast_employees(value: Any) -> int | None:
-    if value is None or (type(value) is int and 0 <= value <= 2_147_483_647):
+    def convert(value: Any) -> str:
+        if type(value) is not str:
+            raise _Unsure
+        value = value.strip()
+        if not value:
+            if allow_blank:
+                return ""
+            raise _Unsure
+        if (
+            len(value) < low
+            or (high is not None and len(value) > high)
+            or "\x00" in value
+            or not (value.isascii() or _utf8_encodable(value))
+        ):
+            raise _Unsure
+        if email and not (len(value) <= 254 and COMMON_EMAIL.fullmatch(value)):
+            try:
+                email_validator(value)
+            except DjangoValidationError:
+                raise _Unsure from None
         return value
-    raise _Unsure
+
+    return convert
 
 
-def _fast_null_only(value: Any) -> None:
-    if value is not None:
-        raise _Unsure
+def _choice(field: serializers.ChoiceField) -> Convert:
+    def convert(value: Any) -> Any:
+        if type(value) is not str:
+            raise _Unsure
+        if value == "" and field.allow_blank:
+            return ""
+        try:
+            return field.choice_strings_to_values[value]
+        except KeyError:
+            raise _Unsure from None
+
+    return convert
 
 
-def _fast_bool(value: Any) -> bool:
+def _integer(field: serializers.IntegerField) -> Convert:
+    low, high, allow_null = field.min_value, field.max_value, field.allow_null
+
+    def convert(value: Any) -> int | None:
+        if value is None and allow_null:
+            return None
+        if (
+            type(value) is not int
+            or (low is not None and value < low)
+            or (high is not None and value > high)
+        ):
+            raise _Unsure
+        return value
+
+    return convert
+
+
+def _null_only(field: serializers.Field) -> Convert:
+    def convert(value: Any) -> None:
+        if value is not None or not field.allow_null:
+            raise _Unsure
+
+    return convert
+
+
+def _boolean(value: Any) -> bool:
     if type(value) is not bool:
         raise _Unsure
     return value
 
 
-def _serializer_field_value(serializer: serializers.Serializer, name: str, value: Any) -> Any:
-    """What the serializer makes of one present field, or _Unsure if it refuses it."""
+def _json_object(value: Any) -> dict:
+    if type(value) is not dict or not all(type(key) is str for key in value):
+        raise _Unsure
+    return dict(value)
+
+
+def _datetime(value: Any) -> datetime:
+    """An ISO 8601 text with an offset, in the current time zone (a naive one is the
+    serializer's: it applies the time zone)."""
+    if type(value) is not str:
+        raise _Unsure
     try:
-        value = serializer.fields[name].run_validation(value)
-        check = getattr(serializer, f"validate_{name}", None)
-        return check(value) if check is not None else value
-    except (serializers.ValidationError, DjangoValidationError, SkipField):
+        parsed = datetime.fromisoformat(value)
+        if parsed.utcoffset() is None:
+            raise _Unsure
+        return parsed.astimezone(timezone.get_current_timezone())
+    except (ValueError, OverflowError):
         raise _Unsure from None
+
+
+def _converter(field: serializers.Field) -> Convert:
+    """The fast conversion for a declared field, for the kinds of field whose DRF
+    behaviour it reproduces exactly (their validators included); else the serializer's."""
+    kind = type(field)
+    validators = {type(v) for v in field.validators}
+    if kind in (serializers.CharField, serializers.EmailField) and field.trim_whitespace:
+        email = kind is serializers.EmailField
+        if validators - _TEXT_VALIDATORS == ({EmailValidator} if email else set()):
+            return _text(field, email=email)
+    elif kind is serializers.ChoiceField and not validators:
+        return _choice(field)
+    elif kind is serializers.IntegerField and validators <= _NUMBER_VALIDATORS:
+        return _integer(field)
+    elif kind is serializers.DecimalField:
+        return _null_only(field)
+    elif kind is serializers.BooleanField and not validators:
+        return _boolean
+    elif (
+        kind is serializers.DictField
+        and type(field.child) is _UnvalidatedField
+        and field.allow_empty
+        and not validators
+    ):
+        return _json_object
+    elif (
+        kind is serializers.DateTimeField
+        and not validators
+        and not hasattr(field, "input_formats")
+        and not hasattr(field, "timezone")
+        and api_settings.DATETIME_INPUT_FORMATS == [ISO_8601]
+        and settings.USE_TZ
+    ):
+        return _datetime
+    return _serializer_decides
 
 
 class EventInputValidator:
     """Validates one event at a time exactly like EventInputSerializer().run_validation:
     the same validated data, or the same ValidationError. Built once per request."""
 
-    def __init__(self, *, now: datetime):
+    def __init__(self):
         self.serializer = EventInputSerializer()
         self.lead_serializer = self.serializer.fields["lead"]
-        self.timezone = timezone.get_current_timezone()
-        # The serializer reads the clock per item; an earlier `now` can only send an
-        # item near the bound to the serializer, never accept one it would refuse.
-        self.latest = now + FUTURE_TOLERANCE
-        self.event_checks: dict[str, Callable[[Any], Any]] = {
-            "event_id": lambda v: _fast_text(v, 200),
-            "type": _fast_event_type,
-            "occurred_at": self._occurred_at,
-            "properties": lambda v: _fast_json_object(v, name="properties"),
-            "source": lambda v: _fast_text(v, 100),
-            "lead": self._lead,
+        self.event_checks = self._checks(self.serializer)
+        self.event_checks["lead"] = (self._lead, None)
+        self.lead_checks = self._checks(self.lead_serializer)
+        self.required = [name for name, field in self.serializer.fields.items() if field.required]
+
+    @staticmethod
+    def _checks(serializer: serializers.Serializer) -> dict[str, tuple[Convert, Convert | None]]:
+        """Per declared field, in declared order: its fast conversion and the serializer's
+        validate_<field> method, if any."""
+        return {
+            name: (_converter(field), getattr(serializer, f"validate_{name}", None))
+            for name, field in serializer.fields.items()
         }
-        self.lead_checks: dict[str, Callable[[Any], Any]] = {
-            **{
-                name: (lambda v, n=field.max_length: _fast_text(v, n))
-                for name, field in self.lead_serializer.fields.items()
-                if type(field) is serializers.CharField
-                and field.allow_blank
-                and not field.min_length
-            },
-            "email": self._email,
-            "country": _fast_country,
-            "seniority": _fast_seniority,
-            "employees": _fast_employees,
-            "annual_revenue": _fast_null_only,
-            "do_not_email": _fast_bool,
-            "do_not_call": _fast_bool,
-            "attributes": lambda v: _fast_json_object(v, name="attributes"),
-        }
-        self.required_event_fields = [
-            name for name, field in self.serializer.fields.items() if field.required
-        ]
-        self.lead_field_order = list(self.lead_serializer.fields)
 
     def run_validation(self, item: Any) -> dict:
         """The validated event, or the serializer's ValidationError."""
@@ -326,11 +387,12 @@ class EventInputValidator:
             value = item.get(name, empty)
             if value is not empty:
                 out[name] = self._field(self.serializer, name, value, check)
-            elif name in self.required_event_fields:
+            elif name in self.required:
                 raise _Unsure
         return out
 
     def _lead(self, data: Any) -> dict:
+        """LeadInputSerializer.run_validation, its to_internal_value and validate included."""
         if type(data) is not dict:
             raise _Unsure
         out: dict[str, Any] = {}
@@ -342,7 +404,7 @@ class EventInputValidator:
             else:
                 out[name] = self._field(self.lead_serializer, name, value, check)
         if len(out) > 1:  # the serializer's order: the declared one
-            out = {name: out[name] for name in self.lead_field_order if name in out}
+            out = {name: out[name] for name in self.lead_checks if name in out}
         if extra:
             out["attributes"] = {**extra, **out.get("attributes", {})}
             try:
@@ -353,34 +415,21 @@ class EventInputValidator:
             raise _Unsure
         return out
 
-    def _field(self, serializer, name: str, value: Any, check: Callable[[Any], Any]) -> Any:
+    def _field(self, serializer, name: str, value: Any, check) -> Any:
+        convert, validate = check
         try:
-            return check(value)
+            value = convert(value)
+            return validate(value) if validate is not None else value
         except _Unsure:
-            return _serializer_field_value(serializer, name, value)
-
-    def _email(self, value: Any) -> str:
-        value = _fast_text(value, 254)
-        if value and not COMMON_EMAIL.fullmatch(value):
-            try:
-                validate_email(value)
-            except DjangoValidationError:
-                raise _Unsure from None
-        return value
-
-    def _occurred_at(self, value: Any) -> datetime:
-        if type(value) is not str:
-            raise _Unsure
-        try:
-            parsed = datetime.fromisoformat(value)
-            if parsed.utcoffset() is None:  # naive: the serializer applies the time zone
-                raise _Unsure
-            value = parsed.astimezone(self.timezone)
-        except (ValueError, OverflowError):
+            pass
+        except (serializers.ValidationError, DjangoValidationError):
             raise _Unsure from None
-        if not EARLIEST_EVENT <= value <= self.latest:
-            raise _Unsure
-        return value
+        # Not a shape the fast checks know: the serializer's field decides this one value.
+        try:
+            value = serializer.fields[name].run_validation(value)
+            return validate(value) if validate is not None else value
+        except (serializers.ValidationError, DjangoValidationError, SkipField):
+            raise _Unsure from None
 
 
 class LeadSerializer(serializers.ModelSerializer):

@@ -61,7 +61,7 @@ def answer(validate, item):
 
 def assert_same_as_the_serializer(item):
     expected = answer(EventInputSerializer().run_validation, item)
-    validator = EventInputValidator(now=NOW)
+    validator = EventInputValidator()
     assert answer(validator.run_validation, item) == expected, item
     fast = validator.validate_fast(item)
     if fast is not None:  # what the fast checks vouch for, the serializer accepts as such
@@ -314,8 +314,10 @@ def test_the_fast_email_pattern_is_a_subset_of_what_django_accepts():
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.from_regex(COMMON_EMAIL, fullmatch=True))
+@given(st.from_regex(COMMON_EMAIL, fullmatch=True).filter(lambda email: len(email) <= 254))
 def test_every_email_the_fast_pattern_accepts_django_accepts(email):
+    # Within the field's 254 characters, which the fast path checks first (Django's
+    # validator refuses past 320).
     validate_email(email)
 
 
@@ -428,7 +430,7 @@ def test_generated_good_items_take_the_fast_path(item):
 
 
 def test_decimal_revenue_keeps_the_serializers_precision():
-    validator = EventInputValidator(now=NOW)
+    validator = EventInputValidator()
     with time_machine.travel(NOW, tick=False):
         data = validator.run_validation(with_lead(annual_revenue="1000.5"))
     assert data["lead"]["annual_revenue"] == Decimal("1000.50")
