@@ -486,9 +486,9 @@ def events_ingest(
                 with_id.append((index, row))
             else:
                 without_id.append((index, row))
-        # In lead order: the deferred foreign key checks lock the leads at commit in the
-        # order of the rows, and writers that lock leads in id order (the scoring drainer)
-        # must not meet us the other way round; the lead indexes also fill in order.
+        # In lead order: the deferred foreign key checks lock the leads (FOR KEY SHARE) at
+        # commit in the order of the rows, so a writer that locks leads FOR UPDATE in id
+        # order cannot deadlock with us; the lead indexes also fill in order.
         with_id.sort(key=lambda pair: pair[1][0])
         without_id.sort(key=lambda pair: pair[1][0])
         inserted = _activities_insert_new([row for _, row in with_id]) if with_id else {}
