@@ -357,6 +357,9 @@ def leads_rescore(
         Lead.objects.filter(pk__in=lead_ids, erased_at__isnull=True)
         .select_related(None)
         .values(*SCORING_COLUMNS, stage_kind=F("stage__kind"))
+        # Lead order everywhere rows get locked (the score writes, then each qualification),
+        # so a drainer and a batch of events touching the same leads cannot deadlock.
+        .order_by("pk")
     )
     facts = facts_for([lead["id"] for lead in leads], scorer.compiled)
     results = []
@@ -380,8 +383,20 @@ def leads_rescore(
 
 def backlog_add(*, lead_ids: Iterable[int], now: datetime) -> None:
     """Put leads on the backlog (once each; a lead already waiting keeps its place)."""
+    lead_ids = sorted(set(lead_ids))
+    if not lead_ids:
+        return
+    if connection.vendor == "postgresql":
+        # One array parameter instead of a model instance per lead (a 1,000-event batch).
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {ScoringBacklog._meta.db_table} (lead_id, queued_at) "
+                "SELECT unnest(%s::bigint[]), %s ON CONFLICT (lead_id) DO NOTHING",
+                [lead_ids, now],
+            )
+        return
     ScoringBacklog.objects.bulk_create(
-        [ScoringBacklog(lead_id=lead_id, queued_at=now) for lead_id in dict.fromkeys(lead_ids)],
+        [ScoringBacklog(lead_id=lead_id, queued_at=now) for lead_id in lead_ids],
         ignore_conflicts=True,
     )
 
