@@ -537,8 +537,10 @@ def _apply_event_side_effects(unsubscribed: set[int], *, now: datetime) -> None:
 
 
 def leads_touched(*, lead_ids: list[int], now: datetime) -> None:
-    """Called on commit with the leads whose engagement just changed (events, forms): they
-    are marked for rescoring, coalesced so a burst of events costs one scoring pass."""
+    """The leads whose engagement just changed (events, forms) go on the scoring backlog,
+    coalesced so a burst of events costs one scoring pass. Call it inside the transaction
+    that stores the events: the backlog rows commit with them, and the drainer is woken
+    after commit (outside a transaction both happen at once)."""
     from leads.scoring.tasks import leads_score_soon  # scoring imports this module
 
     leads_score_soon(list(dict.fromkeys(lead_ids)))
@@ -571,7 +573,7 @@ def form_submission_record(
             properties=properties,
             source=site.source,
         )
-        transaction.on_commit(lambda: leads_touched(lead_ids=[lead.pk], now=now))
+        leads_touched(lead_ids=[lead.pk], now=now)
     return lead, activity
 
 

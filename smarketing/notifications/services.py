@@ -166,26 +166,44 @@ class Outcome:
 def notification_deliver(*, notification_id: int, now: datetime) -> str | None:
     """Send one due outbox row if this caller wins its claim. Returns the row's new status,
     or None when there was nothing to do (already sent, not due, or claimed by another)."""
-    claimed = Notification.objects.filter(
-        pk=notification_id, status__in=DUE_STATUSES, next_attempt_at__lte=now
-    ).update(next_attempt_at=now + CLAIM_LEASE, attempts=F("attempts") + 1)
-    if not claimed:
-        return None
-    notification = (
-        Notification.objects.select_related("recipient", "endpoint")
-        .filter(pk=notification_id)
-        .first()
-    )
-    if notification is None:
-        return None  # deleted with its endpoint or user in the meantime
-    started = time.monotonic()
-    try:
-        outcome = _send(notification, now=now)
-    except Exception as exc:
-        logger.exception("Delivery of notification %s failed", notification_id)
-        outcome = Outcome(ok=False, error=f"{type(exc).__name__}: {exc}")
-    duration_ms = int((time.monotonic() - started) * 1000)
-    return _record(notification, outcome, now=now, duration_ms=duration_ms)
+    return notifications_deliver(notification_ids=[notification_id], now=now).get(notification_id)
+
+
+def notifications_deliver(*, notification_ids: list[int], now: datetime) -> dict[int, str]:
+    """Send the due rows among `notification_ids` that this caller wins, in the given order,
+    with two commits for the lot: the claim (a lease on each row, so no other relay sends
+    them meanwhile) and the record of every outcome. Returns {id: new status} for the rows
+    this caller sent or tried; rows it did not win are absent. A worker that dies between
+    the two leaves the leases to expire and the sweep to send again (at least once)."""
+    with transaction.atomic():
+        claimed = set(
+            Notification.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=notification_ids, status__in=DUE_STATUSES, next_attempt_at__lte=now)
+            .values_list("pk", flat=True)
+        )
+        if not claimed:
+            return {}
+        Notification.objects.filter(pk__in=claimed).update(
+            next_attempt_at=now + CLAIM_LEASE, attempts=F("attempts") + 1
+        )
+    rows = Notification.objects.select_related("recipient", "endpoint").in_bulk(claimed)
+    outcomes = []
+    for notification_id in notification_ids:
+        notification = rows.get(notification_id)
+        if notification is None:
+            continue  # not ours, or deleted with its endpoint or user in the meantime
+        started = time.monotonic()
+        try:
+            outcome = _send(notification, now=now)
+        except Exception as exc:
+            logger.exception("Delivery of notification %s failed", notification_id)
+            outcome = Outcome(ok=False, error=f"{type(exc).__name__}: {exc}")
+        outcomes.append((notification, outcome, int((time.monotonic() - started) * 1000)))
+    with transaction.atomic():
+        return {
+            notification.pk: _record(notification, outcome, now=now, duration_ms=duration_ms)
+            for notification, outcome, duration_ms in outcomes
+        }
 
 
 def _record(notification: Notification, outcome: Outcome, *, now: datetime, duration_ms: int):

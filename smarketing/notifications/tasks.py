@@ -15,10 +15,9 @@ def deliver_task(notification_id: int) -> None:
 
 @shared_task(ignore_result=True, acks_late=True)
 def deliver_many_task(notification_ids: list[int]) -> None:
-    """Deliver several rows in order; each is claimed on its own, so a retry or the sweep
-    running at the same time sends nothing twice."""
-    for notification_id in notification_ids:
-        services.notification_deliver(notification_id=notification_id, now=timezone.now())
+    """Deliver several rows in order, claimed together: a retry or the sweep running at the
+    same time sends nothing twice."""
+    services.notifications_deliver(notification_ids=notification_ids, now=timezone.now())
 
 
 @shared_task(ignore_result=True)
