@@ -99,6 +99,7 @@ class Stack:
         deadline = time.monotonic() + timeout
         last_reconcile = time.monotonic()
         while True:
+            self.app.supervise()
             result = self.invariants()
             if result["ok"] or time.monotonic() > deadline:
                 return result

@@ -232,6 +232,8 @@ class App:
         self.web: subprocess.Popen | None = None
         self.worker: subprocess.Popen | None = None
         self.worker_starts = 0
+        self.worker_wanted = False  # what a supervisor (docker's restart policy) keeps up
+        self.worker_restarts = 0
         self.concurrency = 4
 
     @property
@@ -328,6 +330,7 @@ class App:
     def start_worker(self, concurrency: int = 4, *, wait: bool = True) -> None:
         self.concurrency = concurrency
         self.worker_starts += 1
+        self.worker_wanted = True
         self.worker = self._spawn(
             f"celery-{self.worker_starts}",
             [
@@ -367,6 +370,7 @@ class App:
 
     def kill_worker(self) -> None:
         """kill -9 the whole worker (main process and its children)."""
+        self.worker_wanted = False
         if self.worker and self.worker.poll() is None:
             os.killpg(self.worker.pid, signal.SIGKILL)
             self.worker.wait(timeout=10)
@@ -374,6 +378,7 @@ class App:
     def stop_worker(self) -> None:
         """A graceful stop as a deploy does it: TERM to the main process only (warm
         shutdown: the pool finishes its tasks), KILL to the group if it hangs."""
+        self.worker_wanted = False
         if self.worker is None or self.worker.poll() is not None:
             return
         self.worker.send_signal(signal.SIGTERM)
@@ -382,6 +387,16 @@ class App:
         except subprocess.TimeoutExpired:
             os.killpg(self.worker.pid, signal.SIGKILL)
             self.worker.wait()
+
+    def supervise(self) -> None:
+        """Do what the deployment's supervisor does (`restart: unless-stopped` in
+        docker-compose.yml): start the worker again if it exited on its own. Celery's main
+        process can exit when the broker drops while tasks are in flight (kombu fails to
+        restore the unacked messages of a dead connection: "Unrecoverable error"); the
+        work is in PostgreSQL and the reconciler re-drives it once a worker is back."""
+        if self.worker_wanted and self.worker is not None and self.worker.poll() is not None:
+            self.worker_restarts += 1
+            self.start_worker(self.concurrency, wait=False)
 
     def rss_kib(self) -> dict[str, int]:
         """Resident memory of web and worker, each summed over its process tree."""
