@@ -326,21 +326,14 @@ def lead_qualify(*, lead_id: int, score: Score, now: datetime) -> bool:
 def lead_score(*, lead_id: int, now: datetime, scorer: Scorer | None = None) -> Score | None:
     """Rescore one lead under the active model (after its events), and qualify it when it
     crosses the line. Returns None when there is no active model or no such lead."""
+    scorer = scorer or scorer_current()
     if scorer is None:
-        scorer = scorer_current()
-        if scorer is None:
-            return None
-    lead = Lead.objects.filter(pk=lead_id, erased_at__isnull=True).values(*SCORING_COLUMNS).first()
-    if lead is None:
         return None
-    score, persona, match = scorer.score(lead, facts_for([lead_id], scorer.compiled)[lead_id], now)
     # One transaction: a worker killed in between must not leave a score that says MQL on a
     # lead that was never handed over (the reconciler also re-drives such leads).
     with transaction.atomic():
-        _store([(lead_id, score, persona, match)], model=scorer.model, now=now)
-        if score.is_mql:
-            lead_qualify(lead_id=lead_id, score=score, now=now)
-    return score
+        scores, _ = leads_rescore(lead_ids=[lead_id], scorer=scorer, now=now, touch=True)
+    return scores.get(lead_id)
 
 
 def leads_rescore(
@@ -350,9 +343,9 @@ def leads_rescore(
     now: datetime,
     qualify: bool = True,
     touch: bool = False,
-) -> tuple[int, int]:
-    """Score a batch of leads set-based; returns (scored, newly qualified). `touch`: see
-    _store (the event path passes True)."""
+) -> tuple[dict[int, Score], int]:
+    """Score a batch of leads set-based; returns ({lead id: score}, newly qualified).
+    `touch`: see _store (the event path passes True)."""
     leads = list(
         Lead.objects.filter(pk__in=lead_ids, erased_at__isnull=True)
         .select_related(None)
@@ -375,7 +368,7 @@ def leads_rescore(
     if qualify:
         for lead_id, score in to_qualify:
             qualified += lead_qualify(lead_id=lead_id, score=score, now=now)
-    return len(results), qualified
+    return {lead_id: score for lead_id, score, _, _ in results}, qualified
 
 
 # --- The scoring backlog: what intake hands to scoring --------------------------------------
@@ -453,7 +446,8 @@ def rescore_run(
             )
             if not ids:
                 break
-            scored, qualified = leads_rescore(lead_ids=ids, scorer=scorer, now=now)
+            scores, qualified = leads_rescore(lead_ids=ids, scorer=scorer, now=now)
+            scored = len(scores)
             RescoreJob.objects.filter(pk=job.pk).update(
                 processed=F("processed") + scored, became_mql=F("became_mql") + qualified
             )
@@ -487,8 +481,8 @@ def decay_sweep(*, now: datetime, chunk: int = CHUNK) -> int:
         )
         if not ids:
             return done
-        scored, _ = leads_rescore(lead_ids=ids, scorer=scorer, now=now)
-        done += scored
+        scores, _ = leads_rescore(lead_ids=ids, scorer=scorer, now=now)
+        done += len(scores)
         last_id = ids[-1]
 
 
