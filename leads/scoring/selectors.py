@@ -1,6 +1,7 @@
 """Scoring reads: the backtest and the preview that both teams look at before they sign."""
 
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -8,6 +9,7 @@ from django.db.models import Max
 
 from leads.models import Lead, StageKind
 from leads.scoring.compile import SCORING_COLUMNS
+from leads.scoring.engine import Fact
 from leads.scoring.models import ScoringModel
 from leads.scoring.services import CHUNK, Scorer, facts_for
 
@@ -102,17 +104,7 @@ def backtest(*, model: ScoringModel, now: datetime, scorer: Scorer | None = None
     so old wins are not punished by decay; open leads are scored as of `now`."""
     scorer = scorer or Scorer(model)
     result = Backtest(version=model.version)
-    last_id = 0
-    base = Lead.objects.filter(erased_at__isnull=True).order_by("pk")
-    while True:
-        rows = list(
-            base.filter(pk__gt=last_id)
-            .annotate(last_activity=Max("activities__occurred_at"))
-            .values(*SCORING_COLUMNS, "stage__kind", "last_activity")[:CHUNK]
-        )
-        if not rows:
-            return result
-        facts = facts_for([r["id"] for r in rows])
+    for rows, facts in leads_with_facts():
         for row in rows:
             outcome = lead_outcome(row["attributes"], row["stage__kind"])
             as_of = row["last_activity"] if outcome and row["last_activity"] else now
@@ -132,6 +124,23 @@ def backtest(*, model: ScoringModel, now: datetime, scorer: Scorer | None = None
                 result.totals_lost.append(score.total)
                 result.false_positive += score.is_mql
                 result.true_negative += not score.is_mql
+    return result
+
+
+def leads_with_facts(chunk: int = CHUNK) -> Iterator[tuple[list[dict], dict[int, list[Fact]]]]:
+    """Every live lead in id order, a chunk at a time: its scoring columns, stage kind and
+    last activity time, with the chunk's facts (what backtests and suggestions read)."""
+    last_id = 0
+    base = Lead.objects.filter(erased_at__isnull=True).order_by("pk")
+    while True:
+        rows = list(
+            base.filter(pk__gt=last_id)
+            .annotate(last_activity=Max("activities__occurred_at"))
+            .values(*SCORING_COLUMNS, "stage__kind", "last_activity")[:chunk]
+        )
+        if not rows:
+            return
+        yield rows, facts_for([r["id"] for r in rows])
         last_id = rows[-1]["id"]
 
 

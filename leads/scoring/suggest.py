@@ -12,13 +12,10 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Max
-
-from leads.models import Lead
-from leads.scoring.compile import SCORING_COLUMNS, rule_description
+from leads.scoring.compile import rule_description
 from leads.scoring.models import RuleKind, ScoringModel
-from leads.scoring.selectors import WON, lead_outcome
-from leads.scoring.services import CHUNK, Scorer, facts_for
+from leads.scoring.selectors import WON, lead_outcome, leads_with_facts
+from leads.scoring.services import Scorer
 
 POINTS_PER_LOG_ODDS = 10
 HOLD_OUT_EVERY = 4  # every 4th lead (by id) is kept out of the counting to test on
@@ -90,24 +87,13 @@ def suggest_weights(*, model: ScoringModel, now: datetime) -> Suggestion:
         if rule.kind == RuleKind.FIT:
             labels[f"r{rule.pk}"] = (rule_description(rule), rule.points)
     seen: list[tuple[int, bool, set[str]]] = []
-    last_id = 0
-    base = Lead.objects.filter(erased_at__isnull=True).order_by("pk")
-    while True:
-        rows = list(
-            base.filter(pk__gt=last_id)
-            .annotate(last_activity=Max("activities__occurred_at"))
-            .values(*SCORING_COLUMNS, "stage__kind", "last_activity")[:CHUNK]
-        )
-        if not rows:
-            break
-        facts = facts_for([r["id"] for r in rows])
+    for rows, facts in leads_with_facts():
         for row in rows:
             outcome = lead_outcome(row["attributes"], row["stage__kind"])
             if outcome is not None:
                 as_of = row["last_activity"] or now
                 signals = _lead_signals(row, facts.get(row["id"], []), scorer, as_of)
                 seen.append((row["id"], outcome == WON, signals))
-        last_id = rows[-1]["id"]
 
     train = [s for s in seen if s[0] % HOLD_OUT_EVERY]
     test = [s for s in seen if not s[0] % HOLD_OUT_EVERY]
