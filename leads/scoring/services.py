@@ -403,7 +403,6 @@ def backlog_drain(*, now: datetime, limit: int = 500) -> int:
     rows other drainers hold are skipped, and a failure puts every row back. Leads that
     cross the MQL line are qualified and handed to Sales in the same transaction. Returns
     how many rows were taken (0 when the backlog is empty)."""
-    scorer = scorer_current()
     with transaction.atomic():
         lead_ids = list(
             ScoringBacklog.objects.select_for_update(skip_locked=True)
@@ -411,8 +410,9 @@ def backlog_drain(*, now: datetime, limit: int = 500) -> int:
             .values_list("lead_id", flat=True)[:limit]
         )
         if not lead_ids:
-            return 0
+            return 0  # every drainer ends on such a pass: it costs one query
         ScoringBacklog.objects.filter(lead_id__in=lead_ids).delete()
+        scorer = scorer_current()
         if scorer is not None:  # without an active model there is nothing to score with
             leads_rescore(lead_ids=lead_ids, scorer=scorer, now=now, touch=True)
     return len(lead_ids)
