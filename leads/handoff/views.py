@@ -12,6 +12,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
 from django.utils.timesince import timesince, timeuntil
 from django.views.decorators.http import require_POST
@@ -76,17 +77,63 @@ def _rows(handoffs: list[Handoff], now: datetime) -> list[Handoff]:
     return handoffs
 
 
+POOL_ROW = (
+    '<tr id="handoff-{pk}"><td>{lead}{title}</td><td>{company}</td>'
+    '<td class="text-end">{fit}</td><td class="text-end fw-semibold">{total}</td>'
+    '<td>{persona}</td><td class="small">{why}</td><td>{team}</td>'
+    '<td class="small text-nowrap"><span class="{due_class}"{due_title}>{due_text}</span></td>'
+    '<td class="text-end"><button type="button" class="btn btn-sm btn-outline-primary" '
+    'hx-post="{claim_url}" hx-target="#handoff-{pk}" hx-swap="outerHTML">Claim</button></td></tr>'
+)
+
+
+def pool_rows(handoffs: list[Handoff]) -> str:
+    """The pool table's rows (after `_rows`), written in one pass: as a template loop, a
+    page of 50 rows at fifteen nodes each was most of the queue page's time."""
+    # One reverse for the page, not one per row.
+    before, after = reverse("leads:queue_claim", args=[0]).rsplit("/0/", 1)
+    return format_html_join(
+        "",
+        "{}",
+        (
+            (
+                format_html(
+                    POOL_ROW,
+                    pk=h.pk,
+                    lead=h.lead,
+                    title=format_html('<div class="small text-secondary">{}</div>', h.lead.title)
+                    if h.lead.title
+                    else "",
+                    company=h.lead.company or "—",
+                    fit=h.fit,
+                    total=h.total,
+                    persona=h.persona_name or "—",
+                    why=h.why_short,
+                    team=(h.team.name if h.team else "") or "Any rep",
+                    due_class=h.due_class,
+                    due_title=format_html(' title="{}"', h.due_title) if h.due_title else "",
+                    due_text=h.due_text,
+                    claim_url=f"{before}/{h.pk}/{after}",
+                ),
+            )
+            for h in handoffs
+        ),
+    )
+
+
 def queue(request):
     _require_queue(request.user)
     tab = "mine" if request.GET.get("tab") == "mine" else "pool"
     page = selectors.queue_page(request.user, tab=tab)
     now = timezone.now()
+    pool = _rows(page.pool, now)
     return render(
         request,
         "leads/queue/queue.html",
         {
             "tab": tab,
-            "pool": _rows(page.pool, now),
+            "pool": pool,
+            "pool_rows": pool_rows(pool),
             "pool_count": page.pool_count,
             "mine": _rows(page.mine, now),
             "mine_count": page.mine_count,
