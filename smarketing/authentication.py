@@ -6,10 +6,14 @@ import time
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
+from django.db import connection, connections
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
+from rest_framework.authtoken.models import Token
 
 from smarketing import ratelimit
 from smarketing.models import IngestKey
@@ -91,6 +95,82 @@ class IngestKeyAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request):
         return KEYWORD
+
+
+class TokenAuthentication(authentication.TokenAuthentication):
+    """DRF's `Authorization: Token <key>` with the same answers and messages, the token and
+    its user read in one hand-written query: building the ORM's select_related query cost
+    more than a rep's whole claim. Nothing is remembered between requests, so a deleted
+    token or a deactivated user is refused on the very next request."""
+
+    def authenticate_credentials(self, key):
+        token = token_with_user(key)
+        if token is None:
+            raise exceptions.AuthenticationFailed(_("Invalid token."))
+        if not token.user.is_active:
+            raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
+        return (token.user, token)
+
+
+def token_with_user(key: str) -> Token | None:
+    """`Token.objects.select_related("user").get(key=key)`, or None, in one plain query."""
+    sql, token_names, user_names, converters = _token_query()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [key])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = list(row)
+    for index, field, convert in converters:
+        values[index] = convert(values[index], field, connection)
+    split = len(token_names)
+    token = Token.from_db(connection.alias, token_names, values[:split])
+    token.user = get_user_model().from_db(connection.alias, user_names, values[split:])
+    return token
+
+
+def _token_query() -> tuple[str, list[str], list[str], list]:
+    """The query, the attribute names of its columns, and the converters the ORM would
+    apply to them (SQLite hands datetimes and booleans over raw): built once per database
+    connection object, whose operations the converters belong to."""
+    wrapper = connections[connection.alias]
+    plan = wrapper.__dict__.get("_smarketing_token_query")
+    if plan is not None:
+        return plan
+    user_model = get_user_model()
+    token_fields = list(Token._meta.concrete_fields)
+    user_fields = list(user_model._meta.concrete_fields)
+    quote = wrapper.ops.quote_name
+    columns = ", ".join(
+        [f"t.{quote(f.column)}" for f in token_fields]
+        + [f"u.{quote(f.column)}" for f in user_fields]
+    )
+    sql = (
+        f"SELECT {columns} FROM {quote(Token._meta.db_table)} t "  # noqa: S608 - our own names
+        f"JOIN {quote(user_model._meta.db_table)} u "
+        f"ON u.{quote(user_model._meta.pk.column)} = t.{quote(Token.user.field.column)} "
+        f"WHERE t.{quote(Token._meta.pk.column)} = %s"
+    )
+    converters = [
+        (index, field, convert)
+        for index, field in enumerate(token_fields + user_fields)
+        for convert in (
+            wrapper.ops.get_db_converters(field.get_col(field.model._meta.db_table))
+            + field.get_db_converters(wrapper)
+        )
+    ]
+    plan = (sql, [f.attname for f in token_fields], [f.attname for f in user_fields], converters)
+    wrapper.__dict__["_smarketing_token_query"] = plan
+    return plan
+
+
+# settings.REST_FRAMEWORK's default list, with the one-query token login above: for the busy
+# endpoints that name their classes (the sales queue).
+USER_AUTHENTICATION = [
+    authentication.SessionAuthentication,
+    TokenAuthentication,
+    IngestKeyAuthentication,
+]
 
 
 def is_ingest_key(request) -> bool:
