@@ -1,4 +1,4 @@
-def start_clocks(sender, *, handoff, now, **kwargs):
-    from sla.services import clocks_start
+def start_clocks(sender, *, handoffs, now, **kwargs):
+    from sla.services import clocks_start_many
 
-    clocks_start(handoff=handoff, now=now)
+    clocks_start_many(handoffs=handoffs, now=now)

@@ -57,9 +57,10 @@ def _window(agreement: SlaAgreement, kind: str) -> float | None:
     }.get(kind)
 
 
-def clock_start(
+def _clock(
     *, handoff: Handoff, kind: str, agreement: SlaAgreement, calendar: Calendar, start: datetime
 ) -> SlaClock:
+    """A new clock, unsaved: its warn and due times from the agreement and the calendar."""
     if kind == ClockKind.ATTEMPTS:
         due = start + timedelta(days=agreement.attempts_within_days)
         warn = start + (due - start) * agreement.warn_at_percent / 100
@@ -67,41 +68,72 @@ def clock_start(
         minutes = _window(agreement, kind)
         due = add_business_minutes(start, minutes, calendar)
         warn = add_business_minutes(start, minutes * agreement.warn_at_percent / 100, calendar)
-    clock, _ = SlaClock.objects.get_or_create(
+    return SlaClock(
         handoff=handoff,
         kind=kind,
-        defaults={
-            "agreement": agreement,
-            "owner_id": handoff.owner_id,
-            "started_at": start,
-            "warn_at": warn,
-            "due_at": due,
-            "next_check_at": warn,
-        },
+        agreement=agreement,
+        owner_id=handoff.owner_id,
+        started_at=start,
+        warn_at=warn,
+        due_at=due,
+        next_check_at=warn,
+    )
+
+
+def clock_start(
+    *, handoff: Handoff, kind: str, agreement: SlaAgreement, calendar: Calendar, start: datetime
+) -> SlaClock:
+    clock = _clock(handoff=handoff, kind=kind, agreement=agreement, calendar=calendar, start=start)
+    fields = ("agreement", "owner_id", "started_at", "warn_at", "due_at", "next_check_at")
+    clock, _ = SlaClock.objects.get_or_create(
+        handoff=handoff, kind=kind, defaults={f: getattr(clock, f) for f in fields}
     )
     return clock
 
 
-def clocks_start(*, handoff: Handoff, now: datetime) -> list[SlaClock]:
-    """Start the promises that apply to a new handoff and put its due times on it. Called
-    inside the qualification's transaction (through leads' handoff_created signal)."""
-    agreement = active_agreement()
+def clocks_start_many(*, handoffs: list[Handoff], now: datetime) -> list[SlaClock]:
+    """Start the promises that apply to new handoffs and put their due times on them, with a
+    fixed number of statements however many there are (a rescore qualifies thousands).
+    Called inside the qualification's transaction (through leads' handoffs_created signal)."""
+    agreement = active_agreement() if handoffs else None
     if agreement is None:
         return []
-    calendar = calendar_for(handoff.team)
-    kinds = [ClockKind.FIRST_TOUCH, ClockKind.ATTEMPTS]
-    kinds.append(ClockKind.ACCEPT if handoff.owner_id else ClockKind.POOL_CLAIM)
-    clocks = [
-        clock_start(handoff=handoff, kind=k, agreement=agreement, calendar=calendar, start=now)
-        for k in kinds
-    ]
-    due = {c.kind: c.due_at for c in clocks}
-    Handoff.objects.filter(pk=handoff.pk).update(
-        accept_due_at=due.get(ClockKind.ACCEPT), first_touch_due_at=due[ClockKind.FIRST_TOUCH]
-    )
-    handoff.accept_due_at = due.get(ClockKind.ACCEPT)
-    handoff.first_touch_due_at = due[ClockKind.FIRST_TOUCH]
+    calendars: dict[int | None, Calendar] = {}
+    # Starting twice keeps the first clocks (a seed or a retry may ask again).
+    running = {
+        (c.handoff_id, c.kind): c
+        for c in SlaClock.objects.filter(handoff__in=[h.pk for h in handoffs])
+    }
+    clocks, new = [], []
+    for handoff in handoffs:
+        if handoff.team_id not in calendars:
+            calendars[handoff.team_id] = calendar_for(handoff.team)
+        kinds = [ClockKind.FIRST_TOUCH, ClockKind.ATTEMPTS]
+        kinds.append(ClockKind.ACCEPT if handoff.owner_id else ClockKind.POOL_CLAIM)
+        due = {}
+        for kind in kinds:
+            clock = running.get((handoff.pk, kind))
+            if clock is None:
+                clock = _clock(
+                    handoff=handoff,
+                    kind=kind,
+                    agreement=agreement,
+                    calendar=calendars[handoff.team_id],
+                    start=now,
+                )
+                new.append(clock)
+            clocks.append(clock)
+            due[kind] = clock.due_at
+        handoff.accept_due_at = due.get(ClockKind.ACCEPT)
+        handoff.first_touch_due_at = due[ClockKind.FIRST_TOUCH]
+    SlaClock.objects.bulk_create(new)
+    Handoff.objects.bulk_update(handoffs, ["accept_due_at", "first_touch_due_at"])
     return clocks
+
+
+def clocks_start(*, handoff: Handoff, now: datetime) -> list[SlaClock]:
+    """Start the promises that apply to one new handoff (see clocks_start_many)."""
+    return clocks_start_many(handoffs=[handoff], now=now)
 
 
 def _accept_clocks_for_claimed(now: datetime) -> int:

@@ -15,13 +15,9 @@ from django.db import transaction
 from django.urls import NoReverseMatch, reverse
 
 from leads.handoff.models import Handoff, HandoffStatus
-from smarketing.notifications.models import Channel, DeliveryStatus, Notification
+from smarketing.notifications.models import Channel, DeliveryStatus, Notification, WebhookEndpoint
 from smarketing.notifications.selectors import channels_for
-from smarketing.notifications.services import (
-    absolute_url,
-    notification_enqueue,
-    relay_many_on_commit,
-)
+from smarketing.notifications.services import absolute_url, outbox_row, relay_many_on_commit
 from smarketing.roles import Role
 
 KIND = "handoff.ready"
@@ -34,56 +30,98 @@ def handoff_notify(
     *, handoff_id: int, now: datetime, due_text: str | None = None
 ) -> list[Notification]:
     """Create the handoff's outbox rows once each, mark it notified, and let the relay send
-    them after commit. The message says when the first call is due: `due_text` if given,
-    else the first-touch due time the SLA put on the handoff, in the team's time zone;
-    without an SLA it leaves that out."""
+    them after commit (see handoffs_notify)."""
     handoff = Handoff.objects.select_related("lead", "team", "owner").filter(pk=handoff_id).first()
-    if handoff is None or handoff.status not in NOTIFY_STATUSES:
+    if handoff is None:
         return []
-    recipients = handoff_recipients(handoff)
-    wanted = channels_for([user.pk for user in recipients])
-    if due_text is None and handoff.first_touch_due_at:
-        due_text = local_due_text(handoff.first_touch_due_at, team=handoff.team, now=now)
-    message = handoff_message(handoff, due_text=due_text)
-    endpoints = list(handoff.team.webhooks.filter(active=True)) if handoff.team else []
+    return handoffs_notify(handoffs=[handoff], now=now, due_text=due_text)
+
+
+def handoffs_notify(
+    *, handoffs: list[Handoff], now: datetime, due_text: str | None = None
+) -> list[Notification]:
+    """Create the handoffs' outbox rows once each, mark them notified, and let the relay
+    send them after commit, with a fixed number of statements however many handoffs there
+    are (a rescore qualifies thousands; the drainer a few). The handoffs come with their
+    lead, team and owner loaded. The message says when the first call is due: `due_text` if
+    given, else the first-touch due time the SLA put on the handoff, in the team's time
+    zone; without an SLA it leaves that out. Returns the rows, new and earlier ones."""
+    handoffs = [h for h in handoffs if h.status in NOTIFY_STATUSES]
+    if not handoffs:
+        return []
+    recipients = _recipients_of(handoffs)
+    wanted = channels_for({user.pk for users in recipients.values() for user in users})
+    team_ids = {h.team_id for h in handoffs if h.team_id}
+    endpoints: dict[int, list] = {team_id: [] for team_id in team_ids}
+    if team_ids:
+        Through = WebhookEndpoint.teams.through
+        for link in (
+            Through.objects.filter(salesteam_id__in=team_ids, webhookendpoint__active=True)
+            .select_related("webhookendpoint")
+            .order_by("webhookendpoint_id")
+        ):
+            endpoints[link.salesteam_id].append(link.webhookendpoint)
     rows = []
-    with transaction.atomic():
-        for user in recipients:
+    for handoff in handoffs:
+        text = due_text
+        if text is None and handoff.first_touch_due_at:
+            text = local_due_text(handoff.first_touch_due_at, team=handoff.team, now=now)
+        message = handoff_message(handoff, due_text=text)
+        for user in recipients[handoff.pk]:
             for channel in (Channel.IN_APP, Channel.EMAIL):
                 off = channel not in wanted[user.pk]
                 rows.append(
-                    notification_enqueue(
+                    outbox_row(
                         kind=KIND,
                         key=f"handoff:{handoff.pk}:{channel}:{user.pk}",
                         channel=channel,
                         recipient=user,
                         now=now,
                         skip_reason="The recipient turned this channel off." if off else "",
-                        relay=False,
                         **message,
                     )
                 )
-        for endpoint in endpoints:
+        for endpoint in endpoints.get(handoff.team_id, ()):
             rows.append(
-                notification_enqueue(
+                outbox_row(
                     kind=KIND,
                     key=f"handoff:{handoff.pk}:{Channel.WEBHOOK}:{endpoint.pk}",
                     channel=Channel.WEBHOOK,
                     endpoint=endpoint,
                     now=now,
-                    relay=False,
                     **message,
                 )
             )
-        Handoff.objects.filter(pk=handoff.pk, notified_at=None).update(notified_at=now)
-        pending = [row for row in rows if row.status == DeliveryStatus.PENDING]
+    with transaction.atomic():
+        # A second run adds nothing: rows whose key exists are kept as they are.
+        earlier = {n.key: n for n in Notification.objects.filter(key__in=[r.key for r in rows])}
+        new = Notification.objects.bulk_create([r for r in rows if r.key not in earlier])
+        Handoff.objects.filter(pk__in=[h.pk for h in handoffs], notified_at=None).update(
+            notified_at=now
+        )
+        pending = [row for row in new if row.status == DeliveryStatus.PENDING]
         relay_many_on_commit(
             [
                 [row.pk for row in pending if row.channel == Channel.WEBHOOK],
                 [row.pk for row in pending if row.channel != Channel.WEBHOOK],
             ]
         )
-    return rows
+    return [earlier.get(r.key, r) for r in rows]
+
+
+def _recipients_of(handoffs: list[Handoff]) -> dict[int, list]:
+    """Each handoff's recipients (see handoff_recipients), reading each team's members and
+    the sales reps once."""
+    by_team: dict[int | None, list] = {}
+    recipients = {}
+    for handoff in handoffs:
+        if handoff.status == HandoffStatus.ASSIGNED and handoff.owner_id:
+            recipients[handoff.pk] = [handoff.owner] if handoff.owner.is_active else []
+            continue
+        if handoff.team_id not in by_team:
+            by_team[handoff.team_id] = handoff_recipients(handoff)
+        recipients[handoff.pk] = by_team[handoff.team_id]
+    return recipients
 
 
 def handoff_recipients(handoff: Handoff) -> list:

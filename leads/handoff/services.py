@@ -4,6 +4,7 @@ Sales takes on a handoff (claim, accept, reject, touch, qualify) live here too."
 import functools
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
@@ -18,11 +19,11 @@ from leads.handoff.models import (
     TouchKind,
     TouchOutcome,
 )
-from leads.handoff.notify import handoff_notify
-from leads.handoff.signals import handoff_created
+from leads.handoff.notify import handoffs_notify
+from leads.handoff.signals import handoffs_created
 from leads.models import Lead, LeadScore, Stage, StageChange, StageKind
 from leads.routing.models import SalesTeam
-from leads.routing.services import route_handoff
+from leads.routing.services import route_handoffs
 from leads.services import lead_change_stage
 from personas.models import ContentPiece, Persona
 from smarketing.errors import ApplicationError, Conflict
@@ -30,31 +31,67 @@ from smarketing.errors import ApplicationError, Conflict
 logger = logging.getLogger(__name__)
 
 
+@dataclass
+class Qualified:
+    """A lead that just qualified, for handoffs_create: the lead (locked by the caller), the
+    MQL StageChange that records it, and the score that made it."""
+
+    lead: Lead
+    qualification: StageChange
+    score: dict
+    why: str
+    scoring_model: object
+
+
+def handoffs_create(*, qualified: list[Qualified], now: datetime) -> list[Handoff]:
+    """Hand leads that just qualified to Sales: one Handoff per qualification (the MQL
+    StageChange is unique on Handoff), routed at once, its SLA clocks started and its
+    outbox rows written, all with a fixed number of statements for the batch (a rescore
+    qualifies thousands at a time; a single lead costs the same statements). Call it inside
+    the transaction that recorded the qualifications. Returns the handoffs it created; a
+    qualification already handed over is left alone."""
+    if not qualified:
+        return []
+    done = set(
+        Handoff.objects.filter(
+            qualification__in=[q.qualification.pk for q in qualified]
+        ).values_list("qualification_id", flat=True)
+    )
+    handoffs = Handoff.objects.bulk_create(
+        [
+            Handoff(
+                lead=q.lead,
+                qualification=q.qualification,
+                scoring_model=q.scoring_model,
+                score=q.score,
+                why=q.why,
+                status=HandoffStatus.POOL,
+                created_at=now,
+            )
+            for q in qualified
+            if q.qualification.pk not in done
+        ]
+    )
+    if not handoffs:
+        return []
+    route_handoffs(handoffs=handoffs, now=now)
+    handoffs_created.send(sender=Handoff, handoffs=handoffs, now=now)
+    # The outbox rows commit with the handoffs: the in-app message exists the moment the
+    # handoff does, and email and webhooks are relayed right after commit (no extra task hop
+    # in between; the reconciler still re-drives a handoff never notified).
+    handoffs_notify(handoffs=handoffs, now=now)
+    return handoffs
+
+
 def handoff_create(
     *, lead: Lead, qualification: StageChange, score: dict, why: str, scoring_model, now: datetime
 ) -> Handoff:
-    """Hand a lead that just qualified to Sales: one Handoff per qualification (the MQL
-    StageChange is unique on Handoff), routed at once, with its notifications enqueued after
-    commit. Call it inside the transaction that recorded the qualification."""
-    handoff, created = Handoff.objects.get_or_create(
-        qualification=qualification,
-        defaults={
-            "lead": lead,
-            "scoring_model": scoring_model,
-            "score": score,
-            "why": why,
-            "status": HandoffStatus.POOL,
-            "created_at": now,
-        },
+    """Hand one lead that just qualified to Sales (see handoffs_create); returns its handoff,
+    the existing one when this qualification was handed over already."""
+    created = handoffs_create(
+        qualified=[Qualified(lead, qualification, score, why, scoring_model)], now=now
     )
-    if created:
-        route_handoff(handoff=handoff, now=now)
-        handoff_created.send(sender=Handoff, handoff=handoff, now=now)
-        # The outbox rows commit with the handoff: the in-app message exists the moment the
-        # handoff does, and email and webhooks are relayed right after commit (no extra
-        # task hop in between; the reconciler still re-drives a handoff never notified).
-        handoff_notify(handoff_id=handoff.pk, now=now)
-    return handoff
+    return created[0] if created else Handoff.objects.get(qualification=qualification)
 
 
 # --- What Sales does with a handoff -------------------------------------------------------

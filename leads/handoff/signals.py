@@ -1,6 +1,7 @@
 from django.dispatch import Signal
 
-# Sent inside the qualification's transaction, after routing, with `handoff` and `now`.
-# The SLA listens (it starts the handoff's clocks and sets its due times); leads does not
-# import sla, so this is how the dependency stays one-way.
-handoff_created = Signal()
+# Sent inside the qualification's transaction, after routing, with `handoffs` (the new
+# handoffs, one or a rescore's batch) and `now`. The SLA listens (it starts their clocks and
+# sets their due times); leads does not import sla, so this is how the dependency stays
+# one-way.
+handoffs_created = Signal()

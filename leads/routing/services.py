@@ -151,36 +151,60 @@ class Pick:
     skipped: list[tuple[TeamMember, str]]
 
 
+class RoundRobin:
+    """One team's smooth weighted round robin (nginx): every available rep's counter grows
+    by their weight, the highest counter wins and pays back the sum of the weights. Over any
+    window the split follows the weights, without bursts (2:1 gives A B A A B A, not A A B).
+    Members and their open counts are read once, so a run of picks (a rescore's chunk of
+    qualifications) costs the same queries as one; each pick counts the lead it hands out
+    against the rep's cap. The caller holds the team's row lock until `save`, so two
+    transactions never read the same counters."""
+
+    def __init__(self, team: SalesTeam, now: datetime):
+        self.members = list(
+            TeamMember.objects.filter(team=team, active=True, weight__gt=0)
+            .select_related("user", "team")
+            .order_by("id")
+        )
+        self.counts = open_counts([m.user_id for m in self.members])
+        self.local_now = now.astimezone(team_zone(team))
+        self.changed = False
+
+    def pick(self) -> Pick:
+        available, skipped = [], []
+        for member in self.members:
+            away = member_away(
+                member, local_now=self.local_now, open_count=self.counts.get(member.user_id, 0)
+            )
+            if away:
+                skipped.append((member, away))
+            else:
+                available.append(member)
+        if not available:
+            return Pick(member=None, skipped=skipped)
+        total = sum(m.weight for m in available)
+        for member in available:
+            member.rr_current += member.weight
+        best = max(available, key=lambda m: m.rr_current)  # the first of equals: stable order
+        best.rr_current -= total
+        self.counts[best.user_id] = self.counts.get(best.user_id, 0) + 1
+        self.changed = True
+        return Pick(member=best, skipped=skipped)
+
+    def save(self) -> None:
+        if self.changed:
+            TeamMember.objects.bulk_update(self.members, ["rr_current"])
+            self.changed = False
+
+
 def round_robin_pick(*, team: SalesTeam, now: datetime, commit: bool = True) -> Pick:
-    """Smooth weighted round robin (nginx): every available rep's counter grows by their
-    weight, the highest counter wins and pays back the sum of the weights. Over any window the
-    split follows the weights, without bursts (2:1 gives A B A A B A, not A A B). The caller
-    holds the team's row lock, so two handoffs never read the same counters. Without
-    `commit` it only says who would be next."""
-    members = list(
-        TeamMember.objects.filter(team=team, active=True, weight__gt=0)
-        .select_related("user", "team")
-        .order_by("id")
-    )
-    counts = open_counts([m.user_id for m in members])
-    local_now = now.astimezone(team_zone(team))
-    available, skipped = [], []
-    for member in members:
-        away = member_away(member, local_now=local_now, open_count=counts.get(member.user_id, 0))
-        if away:
-            skipped.append((member, away))
-        else:
-            available.append(member)
-    if not available:
-        return Pick(member=None, skipped=skipped)
-    total = sum(m.weight for m in available)
-    for member in available:
-        member.rr_current += member.weight
-    best = max(available, key=lambda m: m.rr_current)  # the first of equals: stable order
-    best.rr_current -= total
+    """Who round robin gives the team's next lead to; with `commit` (the caller holds the
+    team's row lock) the counters move on. Without, it only says who would be next."""
+    robin = RoundRobin(team, now)
+    pick = robin.pick()
     if commit:
-        TeamMember.objects.bulk_update(available, ["rr_current"])
-    return Pick(member=best, skipped=skipped)
+        robin.save()
+    return pick
 
 
 # --- routing
@@ -194,11 +218,6 @@ def _rule_label(rule: RoutingRule) -> str:
     return f"default rule {rule.name}" if rule.is_default else f"rule {rule.name}"
 
 
-def _first_team_of(user) -> SalesTeam | None:
-    membership = TeamMember.objects.filter(user=user, active=True).select_related("team").first()
-    return membership.team if membership else None
-
-
 @dataclass
 class Decision:
     rule: RoutingRule | None
@@ -208,94 +227,148 @@ class Decision:
     reason: str
 
 
+class RoutingRun:
+    """What routing reads once for any number of decisions in one transaction: the active
+    rules, each round-robin team (locked when committing) with its members' counters, and
+    the first team of each rep a rule names."""
+
+    def __init__(self, now: datetime, *, commit: bool = True):
+        self.now = now
+        self.commit = commit
+        self.rules = list(
+            RoutingRule.objects.filter(active=True).select_related(
+                "target_user", "target_team", "persona"
+            )
+        )
+        self.robins: dict[int, tuple[SalesTeam, RoundRobin]] = {}
+        self.first_teams: dict[int, SalesTeam | None] = {}
+
+    def robin(self, team_id: int) -> tuple[SalesTeam, RoundRobin]:
+        if team_id not in self.robins:
+            # The lock serialises concurrent handoffs to one team: each transaction reads the
+            # counters the previous one wrote, so no slot is handed out twice and none is lost.
+            teams = SalesTeam.objects.select_for_update() if self.commit else SalesTeam.objects
+            team = teams.get(pk=team_id)
+            self.robins[team_id] = (team, RoundRobin(team, self.now))
+        return self.robins[team_id]
+
+    def first_team_of(self, user) -> SalesTeam | None:
+        if user.pk not in self.first_teams:
+            membership = (
+                TeamMember.objects.filter(user=user, active=True).select_related("team").first()
+            )
+            self.first_teams[user.pk] = membership.team if membership else None
+        return self.first_teams[user.pk]
+
+    def decide(self, lead: Any, *, persona_id: int | None) -> Decision:
+        rule = next((r for r in self.rules if rule_matches(r, lead, persona_id=persona_id)), None)
+        owner = team = None
+        if rule is None:
+            kind = TargetKind.POOL
+            reason = f"No routing rule matched: {SHARED_POOL}"
+        elif rule.target_kind == TargetKind.REP:
+            kind = TargetKind.REP
+            owner = rule.target_user
+            if owner is None or not owner.is_active:
+                team = rule.target_team
+                kind = TargetKind.POOL
+                where = f"left in {team.name}'s pool" if team else SHARED_POOL
+                reason = f"{_rule_label(rule)} -> its rep is missing or disabled, {where}"
+                owner = None
+            else:
+                team = rule.target_team or self.first_team_of(owner)
+                reason = f"{_rule_label(rule)} -> {display_name(owner)}"
+        elif rule.target_team is None:
+            kind = TargetKind.POOL
+            reason = f"{_rule_label(rule)} -> its team no longer exists, {SHARED_POOL}"
+        elif rule.target_kind == TargetKind.ROUND_ROBIN:
+            team, robin = self.robin(rule.target_team_id)
+            pick = robin.pick()
+            if pick.member is None:
+                kind = TargetKind.POOL
+                reason = (
+                    f"{_rule_label(rule)} -> round robin -> nobody available, "
+                    f"left in {team.name}'s pool{_skips(pick.skipped)}"
+                )
+            else:
+                kind = TargetKind.ROUND_ROBIN
+                owner = pick.member.user
+                reason = (
+                    f"{_rule_label(rule)} -> round robin -> {display_name(owner)}, next in turn"
+                    f"{_skips(pick.skipped)}"
+                )
+        else:
+            kind = TargetKind.POOL
+            team = rule.target_team
+            reason = f"{_rule_label(rule)} -> {team.name}'s pool"
+        return Decision(rule=rule, kind=kind, team=team, owner=owner, reason=reason)
+
+    def save(self) -> None:
+        if self.commit:
+            for _, robin in self.robins.values():
+                robin.save()
+
+
 def decide(*, lead: Lead, now: datetime, commit: bool = True) -> Decision:
     """The first active rule that matches the lead, and where it sends the lead now. With
     `commit` (inside a transaction) round robin takes the team's lock and advances its
     counters; without, it only previews."""
-    persona_id = lead_persona_id(lead)
-    rules = RoutingRule.objects.filter(active=True).select_related(
-        "target_user", "target_team", "persona"
-    )
-    rule = next((r for r in rules if rule_matches(r, lead, persona_id=persona_id)), None)
+    run = RoutingRun(now, commit=commit)
+    decision = run.decide(lead, persona_id=lead_persona_id(lead))
+    run.save()
+    return decision
 
-    owner = team = None
-    if rule is None:
-        kind = TargetKind.POOL
-        reason = f"No routing rule matched: {SHARED_POOL}"
-    elif rule.target_kind == TargetKind.REP:
-        kind = TargetKind.REP
-        owner = rule.target_user
-        if owner is None or not owner.is_active:
-            team = rule.target_team
-            kind = TargetKind.POOL
-            where = f"left in {team.name}'s pool" if team else SHARED_POOL
-            reason = f"{_rule_label(rule)} -> its rep is missing or disabled, {where}"
-            owner = None
+
+def route_handoffs(*, handoffs: list[Handoff], now: datetime) -> list[RoutingDecision]:
+    """Decide who gets each of a batch of handoffs that were just created (in order: round
+    robin deals them out in turn): the first active rule that matches wins; no rule at all
+    leaves it in the shared pool. Writes the handoffs, the leads' owners and one ledger row
+    each that says why, in words, with a fixed number of statements for the whole batch.
+    Runs inside the qualification's transaction."""
+    if not handoffs:
+        return []
+    from leads.scoring.models import LeadScore
+
+    personas = dict(
+        LeadScore.objects.filter(lead_id__in=[h.lead_id for h in handoffs]).values_list(
+            "lead_id", "persona_id"
+        )
+    )
+    run = RoutingRun(now)
+    ledger, owned = [], []
+    for handoff in handoffs:
+        decision = run.decide(handoff.lead, persona_id=personas.get(handoff.lead_id))
+        handoff.team = decision.team
+        handoff.owner = decision.owner
+        if decision.owner is not None:
+            handoff.status = HandoffStatus.ASSIGNED
+            handoff.assigned_at = now
+            handoff.lead.owner = decision.owner
+            handoff.lead.updated_at = now
+            owned.append(handoff.lead)
         else:
-            team = rule.target_team or _first_team_of(owner)
-            reason = f"{_rule_label(rule)} -> {display_name(owner)}"
-    elif rule.target_team is None:
-        kind = TargetKind.POOL
-        reason = f"{_rule_label(rule)} -> its team no longer exists, {SHARED_POOL}"
-    elif rule.target_kind == TargetKind.ROUND_ROBIN:
-        # The lock serialises concurrent handoffs to one team: each reads the counters the
-        # previous one wrote, so no slot is handed out twice and none is lost.
-        teams = SalesTeam.objects.select_for_update() if commit else SalesTeam.objects
-        team = teams.get(pk=rule.target_team_id)
-        pick = round_robin_pick(team=team, now=now, commit=commit)
-        if pick.member is None:
-            kind = TargetKind.POOL
-            reason = (
-                f"{_rule_label(rule)} -> round robin -> nobody available, "
-                f"left in {team.name}'s pool{_skips(pick.skipped)}"
+            handoff.status = HandoffStatus.POOL
+        ledger.append(
+            RoutingDecision(
+                handoff=handoff,
+                rule=decision.rule,
+                target_kind=decision.kind,
+                team=decision.team,
+                assigned_to=decision.owner,
+                reason=decision.reason,
+                decided_at=now,
             )
-        else:
-            kind = TargetKind.ROUND_ROBIN
-            owner = pick.member.user
-            reason = (
-                f"{_rule_label(rule)} -> round robin -> {display_name(owner)}, next in turn"
-                f"{_skips(pick.skipped)}"
-            )
-    else:
-        kind = TargetKind.POOL
-        team = rule.target_team
-        reason = f"{_rule_label(rule)} -> {team.name}'s pool"
-    return Decision(rule=rule, kind=kind, team=team, owner=owner, reason=reason)
+        )
+    run.save()
+    Handoff.objects.bulk_update(handoffs, ["status", "team", "owner", "assigned_at"])
+    if owned:
+        Lead.objects.bulk_update(owned, ["owner", "updated_at"])
+    return RoutingDecision.objects.bulk_create(ledger)
 
 
 def route_handoff(*, handoff: Handoff, now: datetime) -> RoutingDecision:
-    """Decide who gets a handoff that was just created: the first active rule that matches
-    wins; no rule at all leaves it in the shared pool. Writes the handoff, the lead's owner
-    and one ledger row that says why, in words. Runs inside the qualification's transaction."""
-    lead = handoff.lead
-    decision = decide(lead=lead, now=now)
-    rule, kind, team, owner, reason = (
-        decision.rule,
-        decision.kind,
-        decision.team,
-        decision.owner,
-        decision.reason,
-    )
-    handoff.team = team
-    handoff.owner = owner
-    if owner is not None:
-        handoff.status = HandoffStatus.ASSIGNED
-        handoff.assigned_at = now
-        lead.owner = owner
-        lead.updated_at = now
-        lead.save(update_fields=["owner", "updated_at"])
-    else:
-        handoff.status = HandoffStatus.POOL
-    handoff.save(update_fields=["status", "team", "owner", "assigned_at"])
-    return RoutingDecision.objects.create(
-        handoff=handoff,
-        rule=rule,
-        target_kind=kind,
-        team=team,
-        assigned_to=owner,
-        reason=reason,
-        decided_at=now,
-    )
+    """Route one handoff that was just created (see route_handoffs)."""
+    return route_handoffs(handoffs=[handoff], now=now)[0]
 
 
 # --- managing rules and teams

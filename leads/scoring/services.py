@@ -12,8 +12,8 @@ from django.db import connection, transaction
 from django.db.models import Count, F, Max
 from django.utils import timezone
 
-from leads.handoff.services import handoff_create
-from leads.models import Activity, Lead, Stage, StageKind
+from leads.handoff.services import Qualified, handoffs_create
+from leads.models import Activity, Lead, Stage, StageChange, StageKind
 from leads.scoring.compile import SCORING_COLUMNS, clean_condition, compile_model
 from leads.scoring.engine import CompiledModel, Fact, PersonaMatch, Score, score_lead
 from leads.scoring.models import (
@@ -28,7 +28,6 @@ from leads.scoring.models import (
     ScoringRule,
     ScoringSignOff,
 )
-from leads.services import lead_change_stage
 from personas.fit import CompiledPersona, compile_persona
 from personas.models import Persona, PersonaCriterion
 from personas.selectors import agreed_personas
@@ -109,6 +108,24 @@ def scorer_current() -> "Scorer | None":
     scorer = Scorer(model) if model is not None else None
     cached.update(fingerprint=fingerprint, scorer=scorer, built=time.monotonic())
     return scorer
+
+
+# Intake asks on every event whether it is a hand-raiser (scored ahead of the batch); the
+# answer changes only when a model is activated, so each process keeps it a few seconds.
+HAND_RAISERS_MAX_AGE = 5.0
+_hand_raisers: dict[str, Any] = {"types": frozenset(), "read": float("-inf")}
+
+
+def hand_raiser_types() -> frozenset[str]:
+    """The activity types the active model treats as a hand raised for a call."""
+    if time.monotonic() - _hand_raisers["read"] > HAND_RAISERS_MAX_AGE:
+        types = (
+            ScoringModel.objects.filter(status=ModelStatus.ACTIVE)
+            .values_list("hand_raisers", flat=True)
+            .first()
+        )
+        _hand_raisers.update(types=frozenset(types or ()), read=time.monotonic())
+    return _hand_raisers["types"]
 
 
 def facts_for(lead_ids: list[int], model: CompiledModel | None = None) -> dict[int, list[Fact]]:
@@ -295,32 +312,67 @@ def _store_postgresql(results, *, model: ScoringModel, now: datetime, touch: boo
         cursor.execute(sql, [*params, now, touch])
 
 
-def lead_qualify(*, lead_id: int, score: Score, now: datetime) -> bool:
-    """Move a lead that crossed the MQL line to MQL and hand it to Sales, once per
-    qualification. Safe to call twice or concurrently: the row lock and the stage check
-    decide, and the handoff is unique per qualification. Returns whether it moved."""
+def leads_qualify(*, crossings: list[tuple[int, Score]], now: datetime) -> int:
+    """Move leads that crossed the MQL line to MQL and hand them to Sales, once per
+    qualification, with a fixed number of statements for the batch. Safe to call twice or
+    concurrently: the row locks (taken in lead order) and the stage check decide, and the
+    handoff is unique per qualification. Returns how many moved."""
+    if not crossings:
+        return 0
+    scores = dict(crossings)
     with transaction.atomic():
-        lead = Lead.objects.select_for_update().select_related("stage").filter(pk=lead_id).first()
-        if lead is None or lead.stage.kind not in PRE_MQL_KINDS or lead.is_erased:
-            return False
+        locked = Lead.objects.select_for_update(
+            of=("self",) if connection.features.has_select_for_update_of else ()
+        )
+        leads = [
+            lead
+            for lead in locked.select_related("stage").filter(pk__in=scores).order_by("pk")
+            if lead.stage.kind in PRE_MQL_KINDS and not lead.is_erased
+        ]
+        if not leads:
+            return 0
         mql_stage = Stage.objects.filter(kind=StageKind.MQL).order_by("order").first()
-        qualification = lead_change_stage(
-            lead=lead,
-            to_stage=mql_stage,
-            now=now,
-            rule=f"Scoring model v{score.version}",
-            reason=score.verdict,
-            force=True,
+        models = {
+            m.version: m
+            for m in ScoringModel.objects.filter(version__in={s.version for s in scores.values()})
+        }
+        # The same move lead_change_stage records, for the whole batch at once.
+        Lead.objects.filter(pk__in=[lead.pk for lead in leads]).update(
+            stage=mql_stage, stage_entered_at=now, updated_at=now
         )
-        handoff_create(
-            lead=lead,
-            qualification=qualification,
-            score=score.as_dict(),
-            why=score.verdict,
-            scoring_model=ScoringModel.objects.filter(version=score.version).first(),
+        changes = StageChange.objects.bulk_create(
+            StageChange(
+                lead=lead,
+                from_stage=lead.stage,
+                to_stage=mql_stage,
+                rule=f"Scoring model v{scores[lead.pk].version}",
+                reason=scores[lead.pk].verdict,
+                changed_at=now,
+            )
+            for lead in leads
+        )
+        for lead in leads:
+            lead.stage, lead.stage_entered_at, lead.updated_at = mql_stage, now, now
+        handoffs_create(
+            qualified=[
+                Qualified(
+                    lead=lead,
+                    qualification=change,
+                    score=scores[lead.pk].as_dict(),
+                    why=scores[lead.pk].verdict,
+                    scoring_model=models.get(scores[lead.pk].version),
+                )
+                for lead, change in zip(leads, changes, strict=True)
+            ],
             now=now,
         )
-        return True
+        return len(leads)
+
+
+def lead_qualify(*, lead_id: int, score: Score, now: datetime) -> bool:
+    """Move one lead that crossed the MQL line to MQL and hand it to Sales (see
+    leads_qualify). Returns whether it moved."""
+    return leads_qualify(crossings=[(lead_id, score)], now=now) == 1
 
 
 def lead_score(*, lead_id: int, now: datetime, scorer: Scorer | None = None) -> Score | None:
@@ -364,10 +416,7 @@ def leads_rescore(
             to_qualify.append((lead["id"], score))
     with transaction.atomic():
         _store(results, model=scorer.model, now=now, touch=touch)
-    qualified = 0
-    if qualify:
-        for lead_id, score in to_qualify:
-            qualified += lead_qualify(lead_id=lead_id, score=score, now=now)
+    qualified = leads_qualify(crossings=to_qualify, now=now) if qualify else 0
     return {lead_id: score for lead_id, score, _, _ in results}, qualified
 
 
@@ -398,17 +447,17 @@ def backlog_waiting() -> bool:
     return ScoringBacklog.objects.exists()
 
 
-def backlog_drain(*, now: datetime, limit: int = 500) -> int:
+def backlog_drain(*, now: datetime, limit: int = 500, only: list[int] | None = None) -> int:
     """Score up to `limit` waiting leads and take them off the backlog, in one transaction:
     rows other drainers hold are skipped, and a failure puts every row back. Leads that
-    cross the MQL line are qualified and handed to Sales in the same transaction. Returns
+    cross the MQL line are qualified and handed to Sales in the same transaction. `only`:
+    just these leads, if still waiting (a hand-raiser scored ahead of the batch). Returns
     how many rows were taken (0 when the backlog is empty)."""
     with transaction.atomic():
-        lead_ids = list(
-            ScoringBacklog.objects.select_for_update(skip_locked=True)
-            .order_by("lead_id")
-            .values_list("lead_id", flat=True)[:limit]
-        )
+        waiting = ScoringBacklog.objects.select_for_update(skip_locked=True)
+        if only is not None:
+            waiting = waiting.filter(lead_id__in=only)
+        lead_ids = list(waiting.order_by("lead_id").values_list("lead_id", flat=True)[:limit])
         if not lead_ids:
             return 0  # every drainer ends on such a pass: it costs one query
         ScoringBacklog.objects.filter(lead_id__in=lead_ids).delete()

@@ -11,12 +11,15 @@ import json
 import logging
 import random
 import time
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from smarketing import crypto
@@ -65,6 +68,46 @@ def retry_delay(*, attempts: int, retry_after: float | None = None, rng=random) 
     return timedelta(seconds=seconds)
 
 
+def outbox_row(
+    *,
+    kind: str,
+    key: str,
+    channel: str,
+    recipient=None,
+    endpoint: WebhookEndpoint | None = None,
+    title: str,
+    body: str = "",
+    link: str = "",
+    payload: dict | None = None,
+    now: datetime,
+    skip_reason: str = "",
+) -> Notification:
+    """An unsaved outbox row: in-app messages are delivered by being stored, the others
+    wait for the relay; `skip_reason` records a message the recipient opted out of."""
+    if skip_reason:
+        status, sent_at, due = DeliveryStatus.SKIPPED, None, None
+    elif channel == Channel.IN_APP:
+        status, sent_at, due = DeliveryStatus.SENT, now, None
+    else:
+        status, sent_at, due = DeliveryStatus.PENDING, None, now
+    return Notification(
+        kind=kind,
+        key=key,
+        channel=channel,
+        recipient=recipient,
+        endpoint=endpoint,
+        title=title[:200],
+        body=body,
+        link=link,
+        payload=payload or {},
+        status=status,
+        sent_at=sent_at,
+        next_attempt_at=due,
+        last_error=skip_reason,
+        created_at=now,
+    )
+
+
 def notification_enqueue(
     *,
     kind: str,
@@ -84,33 +127,45 @@ def notification_enqueue(
     (the key is unique, so racing callers end with the same row). In-app messages are
     delivered by being stored; the others are relayed after commit. `skip_reason` records
     a message the recipient opted out of, so admins can see why nothing was sent."""
-    if skip_reason:
-        status, sent_at, due = DeliveryStatus.SKIPPED, None, None
-    elif channel == Channel.IN_APP:
-        status, sent_at, due = DeliveryStatus.SENT, now, None
-    else:
-        status, sent_at, due = DeliveryStatus.PENDING, None, now
-    notification, created = Notification.objects.get_or_create(
+    row = outbox_row(
+        kind=kind,
         key=key,
-        defaults={
-            "kind": kind,
-            "channel": channel,
-            "recipient": recipient,
-            "endpoint": endpoint,
-            "title": title[:200],
-            "body": body,
-            "link": link,
-            "payload": payload or {},
-            "status": status,
-            "sent_at": sent_at,
-            "next_attempt_at": due,
-            "last_error": skip_reason,
-            "created_at": now,
-        },
+        channel=channel,
+        recipient=recipient,
+        endpoint=endpoint,
+        title=title,
+        body=body,
+        link=link,
+        payload=payload,
+        now=now,
+        skip_reason=skip_reason,
     )
-    if created and status == DeliveryStatus.PENDING and relay:
+    fields = [
+        f.attname for f in Notification._meta.concrete_fields if f.attname not in ("id", "key")
+    ]
+    notification, created = Notification.objects.get_or_create(
+        key=key, defaults={name: getattr(row, name) for name in fields}
+    )
+    if created and row.status == DeliveryStatus.PENDING and relay:
         relay_on_commit(notification.pk)
     return notification
+
+
+# Set while a worker task delivers its own rows right after commit (see relay_inline).
+_relay_inline: ContextVar[bool] = ContextVar("relay_inline", default=False)
+
+
+@contextmanager
+def relay_inline():
+    """Inside this block (in a worker task), rows that relay_many_on_commit would hand to the
+    relay are delivered by the task itself once its transaction commits: no queue, no hop.
+    For the few rows that must go out at once (a hand-raiser's "ready for a call"); a row
+    that fails stays due for the retry schedule and the sweep, as with the relay."""
+    token = _relay_inline.set(True)
+    try:
+        yield
+    finally:
+        _relay_inline.reset(token)
 
 
 def relay_many_on_commit(groups: list[list[int]]) -> None:
@@ -120,6 +175,13 @@ def relay_many_on_commit(groups: list[list[int]]) -> None:
     groups = [group for group in groups if group]
     if not groups:
         return
+
+    def deliver_here():
+        for group in groups:
+            try:
+                notifications_deliver(notification_ids=group, now=timezone.now())
+            except Exception:
+                logger.exception("Could not deliver notifications %s; the sweep will", group)
 
     def send():
         from smarketing.notifications.tasks import deliver_many_task
@@ -131,7 +193,7 @@ def relay_many_on_commit(groups: list[list[int]]) -> None:
                 # The broker is down: the rows stay due and the sweep sends them.
                 logger.exception("Could not enqueue delivery of notifications %s", group)
 
-    transaction.on_commit(send)
+    transaction.on_commit(deliver_here if _relay_inline.get() else send)
 
 
 def relay_on_commit(notification_id: int, *, countdown: float | None = None) -> None:
