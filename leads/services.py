@@ -2,7 +2,7 @@
 
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -537,7 +537,7 @@ def events_ingest(
         touched = sorted({lead_id for lead_id, _ in new})
         if touched:
             # In the transaction: the promise to score these events commits with them.
-            leads_touched(lead_ids=touched, now=now)
+            leads_touched(lead_ids=touched, now=now, events=new)
     return [results[index] for index, _ in items]
 
 
@@ -559,14 +559,22 @@ def _apply_event_side_effects(unsubscribed: set[int], *, now: datetime) -> None:
         )
 
 
-def leads_touched(*, lead_ids: list[int], now: datetime) -> None:
+def leads_touched(
+    *, lead_ids: list[int], now: datetime, events: Iterable[tuple[int, str]] = ()
+) -> None:
     """The leads whose engagement just changed (events, forms) go on the scoring backlog,
     coalesced so a burst of events costs one scoring pass. Call it inside the transaction
     that stores the events: the backlog rows commit with them, and the drainer is woken
-    after commit (outside a transaction both happen at once)."""
-    from leads.scoring.tasks import leads_score_soon  # scoring imports this module
+    after commit (outside a transaction both happen at once). `events`: the new (lead id,
+    type) pairs; a lead that raised its hand (asked for a demo) is scored ahead of the
+    batch, because Sales should hear about it at once."""
+    # scoring imports this module
+    from leads.scoring.services import hand_raiser_types
+    from leads.scoring.tasks import leads_score_soon
 
-    leads_score_soon(list(dict.fromkeys(lead_ids)))
+    raised = hand_raiser_types()
+    urgent = [lead_id for lead_id, type_ in events if type_ in raised] if raised else []
+    leads_score_soon(list(dict.fromkeys(lead_ids)), urgent=urgent)
 
 
 # --- Website forms ------------------------------------------------------------------------
@@ -596,7 +604,7 @@ def form_submission_record(
             properties=properties,
             source=site.source,
         )
-        leads_touched(lead_ids=[lead.pk], now=now)
+        leads_touched(lead_ids=[lead.pk], now=now, events=[(lead.pk, activity.type)])
     return lead, activity
 
 

@@ -60,13 +60,14 @@ def _no_stray_connections_at_the_end(django_db_setup, django_db_blocker):
 def _fresh_cache():
     from django.core.cache import cache
 
-    from leads.scoring.services import _scorer_cache
+    from leads.scoring.services import _hand_raisers, _scorer_cache
     from smarketing.authentication import key_forget
 
     cache.clear()
     key_forget()
     # Rolled-back tests reuse primary keys (SQLite), so a compiled scorer could look current.
     _scorer_cache.update(fingerprint=None, scorer=None, built=0.0)
+    _hand_raisers.update(types=frozenset(), read=float("-inf"))
     yield
 
 

@@ -4,6 +4,7 @@ nothing."""
 import contextlib
 import logging
 import time
+from collections.abc import Iterable
 
 from celery import shared_task
 from django.core.cache import cache
@@ -12,6 +13,7 @@ from django.utils import timezone
 
 from leads.scoring import services
 from leads.scoring.models import RescoreJob, RescoreStatus
+from smarketing.notifications.services import relay_inline
 
 logger = logging.getLogger(__name__)
 
@@ -27,26 +29,35 @@ DRAIN_BATCH = 500
 DRAIN_SLICE = 30.0  # seconds a drainer works before it hands over to a fresh task
 
 
-def leads_score_soon(lead_ids: list[int]) -> None:
+def leads_score_soon(lead_ids: list[int], *, urgent: Iterable[int] = ()) -> None:
     """Rescore these leads soon: put them on the scoring backlog and make sure a drainer
     runs. Inside a transaction the rows commit with it (so the events and the promise to
     score them are one) and the wake-up waits for the commit; outside one, both happen now.
+    `urgent` leads (a hand-raiser: someone asked for a call) are also scored at once by a
+    task of their own instead of waiting for the drainer's current batch.
 
     Outside a transaction it never raises (it runs after the events were stored, so an
     outage must not turn an accepted request into a 500): the reconciler re-drives what
     this could not record."""
     if not lead_ids:
         return
+    urgent = sorted(set(urgent))
+
+    def wake():
+        if urgent:
+            score_now(urgent)
+        drainer_wake()
+
     if transaction.get_connection().in_atomic_block:
         services.backlog_add(lead_ids=lead_ids, now=timezone.now())
-        transaction.on_commit(drainer_wake)
+        transaction.on_commit(wake)
         return
     try:
         services.backlog_add(lead_ids=lead_ids, now=timezone.now())
     except Exception:
         logger.exception("Could not put %s leads on the scoring backlog", len(lead_ids))
         return
-    drainer_wake()
+    wake()
 
 
 def drainer_wake(*, force: bool = False) -> None:
@@ -104,6 +115,24 @@ def drain_backlog_task() -> None:
         with contextlib.suppress(Exception):
             cache.delete(WAKE_KEY)
         raise
+
+
+def score_now(lead_ids: list[int]) -> None:
+    """Enqueue scoring of these waiting leads ahead of the batch. Never raises: they are on
+    the backlog, so the drainer scores them anyway."""
+    try:
+        score_now_task.delay(lead_ids)
+    except Exception:
+        logger.exception("Could not enqueue scoring of %s urgent leads", len(lead_ids))
+
+
+@shared_task(ignore_result=True, acks_late=True, **TRANSIENT)
+def score_now_task(lead_ids: list[int]) -> None:
+    """Score these leads now if they are still waiting (the drainer may have taken them
+    first, and then it scores them), and deliver their "ready for a call" messages from
+    here right after commit rather than through the relay's queue."""
+    with relay_inline():
+        services.backlog_drain(now=timezone.now(), only=lead_ids)
 
 
 @shared_task(ignore_result=True, acks_late=True)
