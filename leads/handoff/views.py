@@ -4,6 +4,7 @@ service, and say what happened."""
 
 from collections.abc import Callable
 from datetime import datetime
+from html import escape
 
 from chartkick.django import BarChart
 from django.contrib import messages
@@ -12,7 +13,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.text import capfirst
 from django.utils.timesince import timesince, timeuntil
 from django.views.decorators.http import require_POST
@@ -88,37 +89,36 @@ POOL_ROW = (
 
 
 def pool_rows(handoffs: list[Handoff]) -> str:
-    """The pool table's rows (after `_rows`), written in one pass: as a template loop, a
-    page of 50 rows at fifteen nodes each was most of the queue page's time."""
+    """The pool table's rows (after `_rows`), written in one pass with the standard
+    library's escaping: as a template loop, a page of 50 rows at fifteen nodes each was most
+    of the queue page's time."""
     # One reverse for the page, not one per row.
     before, after = reverse("leads:queue_claim", args=[0]).rsplit("/0/", 1)
-    return format_html_join(
-        "",
-        "{}",
-        (
-            (
-                format_html(
-                    POOL_ROW,
-                    pk=h.pk,
-                    lead=h.lead,
-                    title=format_html('<div class="small text-secondary">{}</div>', h.lead.title)
-                    if h.lead.title
-                    else "",
-                    company=h.lead.company or "—",
-                    fit=h.fit,
-                    total=h.total,
-                    persona=h.persona_name or "—",
-                    why=h.why_short,
-                    team=(h.team.name if h.team else "") or "Any rep",
-                    due_class=h.due_class,
-                    due_title=format_html(' title="{}"', h.due_title) if h.due_title else "",
-                    due_text=h.due_text,
-                    claim_url=f"{before}/{h.pk}/{after}",
-                ),
+    rows = []
+    for h in handoffs:
+        lead = h.lead
+        title = (
+            f'<div class="small text-secondary">{escape(lead.title)}</div>' if lead.title else ""
+        )
+        rows.append(
+            POOL_ROW.format(
+                pk=h.pk,
+                lead=escape(str(lead)),
+                title=title,
+                company=escape(lead.company or "—"),
+                fit=escape(str(h.fit)),
+                total=escape(str(h.total)),
+                persona=escape(h.persona_name or "—"),
+                why=escape(h.why_short),
+                team=escape((h.team.name if h.team else "") or "Any rep"),
+                due_class=escape(h.due_class),
+                due_title=f' title="{escape(h.due_title)}"' if h.due_title else "",
+                due_text=escape(h.due_text),
+                claim_url=f"{before}/{h.pk}/{after}",
             )
-            for h in handoffs
-        ),
-    )
+        )
+    # Safe: every value from the database is escaped above.
+    return mark_safe("".join(rows))  # noqa: S308
 
 
 def queue(request):
