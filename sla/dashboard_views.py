@@ -272,16 +272,16 @@ def marketing_charts(marketing: dict) -> dict:
 
 
 def _marketing_tables(marketing: dict, charts: dict) -> list[tuple]:
+    """(title, rows as (label, row) pairs, chart, export name) per breakdown table: the
+    label comes out here, once, not through a template loop over each row's keys."""
+    tables = [
+        ("persona", "by_persona", "persona", None),
+        ("source", "by_source", "source", charts.get("by_source")),
+        ("model version", "by_model", "model_version", charts.get("by_model")),
+    ]
     return [
-        ("persona", marketing["by_persona"], "persona", None, "by_persona"),
-        ("source", marketing["by_source"], "source", charts.get("by_source"), "by_source"),
-        (
-            "model version",
-            marketing["by_model"],
-            "model_version",
-            charts.get("by_model"),
-            "by_model",
-        ),
+        (title, [(row[key], row) for row in marketing[name]], chart, name)
+        for title, name, key, chart in tables
     ]
 
 
