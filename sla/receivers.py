@@ -1,4 +1,4 @@
-def start_clocks(sender, *, handoffs, now, **kwargs):
+def start_clocks(sender, *, handoffs, now, fresh=False, **kwargs):
     from sla.services import clocks_start_many
 
-    clocks_start_many(handoffs=handoffs, now=now)
+    clocks_start_many(handoffs=handoffs, now=now, fresh=fresh)

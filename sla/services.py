@@ -91,7 +91,9 @@ def clock_start(
     return clock
 
 
-def clocks_start_many(*, handoffs: list[Handoff], now: datetime) -> list[SlaClock]:
+def clocks_start_many(
+    *, handoffs: list[Handoff], now: datetime, fresh: bool = False
+) -> list[SlaClock]:
     """Start the promises that apply to new handoffs and put their due times on them, with a
     fixed number of statements however many there are (a rescore qualifies thousands).
     Called inside the qualification's transaction (through leads' handoffs_created signal)."""
@@ -99,11 +101,14 @@ def clocks_start_many(*, handoffs: list[Handoff], now: datetime) -> list[SlaCloc
     if agreement is None:
         return []
     calendars: dict[int | None, Calendar] = {}
-    # Starting twice keeps the first clocks (a seed or a retry may ask again).
-    running = {
-        (c.handoff_id, c.kind): c
-        for c in SlaClock.objects.filter(handoff__in=[h.pk for h in handoffs])
-    }
+    # Starting twice keeps the first clocks (a seed or a retry may ask again); `fresh`
+    # handoffs were created in this transaction, so they have none yet.
+    running = {}
+    if not fresh:
+        running = {
+            (c.handoff_id, c.kind): c
+            for c in SlaClock.objects.filter(handoff__in=[h.pk for h in handoffs])
+        }
     clocks, new = [], []
     for handoff in handoffs:
         if handoff.team_id not in calendars:

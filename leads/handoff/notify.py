@@ -38,7 +38,7 @@ def handoff_notify(
 
 
 def handoffs_notify(
-    *, handoffs: list[Handoff], now: datetime, due_text: str | None = None
+    *, handoffs: list[Handoff], now: datetime, due_text: str | None = None, fresh: bool = False
 ) -> list[Notification]:
     """Create the handoffs' outbox rows once each, mark them notified, and let the relay
     send them after commit, with a fixed number of statements however many handoffs there
@@ -93,8 +93,11 @@ def handoffs_notify(
                 )
             )
     with transaction.atomic():
-        # A second run adds nothing: rows whose key exists are kept as they are.
-        earlier = {n.key: n for n in Notification.objects.filter(key__in=[r.key for r in rows])}
+        # A second run adds nothing: rows whose key exists are kept as they are (`fresh`
+        # handoffs were created in this transaction, so they have none).
+        earlier = {}
+        if not fresh:
+            earlier = {n.key: n for n in Notification.objects.filter(key__in=[r.key for r in rows])}
         new = Notification.objects.bulk_create([r for r in rows if r.key not in earlier])
         Handoff.objects.filter(pk__in=[h.pk for h in handoffs], notified_at=None).update(
             notified_at=now

@@ -15,6 +15,7 @@ from leads.handoff.models import (
     Handoff,
     HandoffStatus,
     RejectReason,
+    RoutingDecision,
     Touch,
     TouchKind,
     TouchOutcome,
@@ -43,43 +44,49 @@ class Qualified:
     scoring_model: object
 
 
-def handoffs_create(*, qualified: list[Qualified], now: datetime) -> list[Handoff]:
+def handoffs_create(
+    *, qualified: list[Qualified], now: datetime, fresh: bool = False
+) -> list[Handoff]:
     """Hand leads that just qualified to Sales: one Handoff per qualification (the MQL
     StageChange is unique on Handoff), routed at once, its SLA clocks started and its
     outbox rows written, all with a fixed number of statements for the batch (a rescore
     qualifies thousands at a time; a single lead costs the same statements). Call it inside
     the transaction that recorded the qualifications. Returns the handoffs it created; a
-    qualification already handed over is left alone."""
+    qualification already handed over is left alone (`fresh`: the caller has just recorded
+    every qualification, so none can have been)."""
     if not qualified:
         return []
-    done = set(
-        Handoff.objects.filter(
-            qualification__in=[q.qualification.pk for q in qualified]
-        ).values_list("qualification_id", flat=True)
-    )
-    handoffs = Handoff.objects.bulk_create(
-        [
-            Handoff(
-                lead=q.lead,
-                qualification=q.qualification,
-                scoring_model=q.scoring_model,
-                score=q.score,
-                why=q.why,
-                status=HandoffStatus.POOL,
-                created_at=now,
-            )
-            for q in qualified
-            if q.qualification.pk not in done
-        ]
-    )
+    done = set()
+    if not fresh:
+        done = set(
+            Handoff.objects.filter(
+                qualification__in=[q.qualification.pk for q in qualified]
+            ).values_list("qualification_id", flat=True)
+        )
+    handoffs = [
+        Handoff(
+            lead=q.lead,
+            qualification=q.qualification,
+            scoring_model=q.scoring_model,
+            score=q.score,
+            why=q.why,
+            status=HandoffStatus.POOL,
+            created_at=now,
+        )
+        for q in qualified
+        if q.qualification.pk not in done
+    ]
     if not handoffs:
         return []
-    route_handoffs(handoffs=handoffs, now=now)
-    handoffs_created.send(sender=Handoff, handoffs=handoffs, now=now)
+    # Routed before they are inserted, so each row goes in whole; the ledger follows.
+    ledger = route_handoffs(handoffs=handoffs, now=now)
+    Handoff.objects.bulk_create(handoffs)
+    RoutingDecision.objects.bulk_create(ledger)
+    handoffs_created.send(sender=Handoff, handoffs=handoffs, now=now, fresh=True)
     # The outbox rows commit with the handoffs: the in-app message exists the moment the
     # handoff does, and email and webhooks are relayed right after commit (no extra task hop
     # in between; the reconciler still re-drives a handoff never notified).
-    handoffs_notify(handoffs=handoffs, now=now)
+    handoffs_notify(handoffs=handoffs, now=now, fresh=True)
     return handoffs
 
 

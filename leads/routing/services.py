@@ -7,7 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Max
 
 from leads.handoff.models import OPEN_STATUSES, Handoff, HandoffStatus, RoutingDecision
@@ -166,7 +166,8 @@ class RoundRobin:
             .select_related("user", "team")
             .order_by("id")
         )
-        self.counts = open_counts([m.user_id for m in self.members])
+        # Open leads count only against a cap: reps without one cost no query.
+        self.counts = open_counts([m.user_id for m in self.members if m.max_open_leads is not None])
         self.local_now = now.astimezone(team_zone(team))
         self.changed = False
 
@@ -192,9 +193,19 @@ class RoundRobin:
         return Pick(member=best, skipped=skipped)
 
     def save(self) -> None:
-        if self.changed:
+        if not self.changed:
+            return
+        self.changed = False
+        if connection.vendor != "postgresql":
             TeamMember.objects.bulk_update(self.members, ["rr_current"])
-            self.changed = False
+            return
+        # One statement for the team's counters (bulk_update spells a CASE per member).
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {TeamMember._meta.db_table} AS m SET rr_current = v.rr "  # noqa: S608
+                "FROM unnest(%s::bigint[], %s::integer[]) AS v(id, rr) WHERE m.id = v.id",
+                [[m.pk for m in self.members], [m.rr_current for m in self.members]],
+            )
 
 
 def round_robin_pick(*, team: SalesTeam, now: datetime, commit: bool = True) -> Pick:
@@ -320,11 +331,12 @@ def decide(*, lead: Lead, now: datetime, commit: bool = True) -> Decision:
 
 
 def route_handoffs(*, handoffs: list[Handoff], now: datetime) -> list[RoutingDecision]:
-    """Decide who gets each of a batch of handoffs that were just created (in order: round
-    robin deals them out in turn): the first active rule that matches wins; no rule at all
-    leaves it in the shared pool. Writes the handoffs, the leads' owners and one ledger row
-    each that says why, in words, with a fixed number of statements for the whole batch.
-    Runs inside the qualification's transaction."""
+    """Decide who gets each of a batch of new handoffs, not yet saved (in order: round robin
+    deals them out in turn): the first active rule that matches wins; no rule at all leaves
+    it in the shared pool. Sets each handoff's status, team and owner, writes the leads'
+    owners and the round-robin counters, and returns the ledger rows that say why, in
+    words, for the caller to insert once the handoffs are. A fixed number of statements for
+    the whole batch; runs inside the qualification's transaction."""
     if not handoffs:
         return []
     from leads.scoring.models import LeadScore
@@ -360,15 +372,17 @@ def route_handoffs(*, handoffs: list[Handoff], now: datetime) -> list[RoutingDec
             )
         )
     run.save()
-    Handoff.objects.bulk_update(handoffs, ["status", "team", "owner", "assigned_at"])
     if owned:
         Lead.objects.bulk_update(owned, ["owner", "updated_at"])
-    return RoutingDecision.objects.bulk_create(ledger)
+    return ledger
 
 
 def route_handoff(*, handoff: Handoff, now: datetime) -> RoutingDecision:
-    """Route one handoff that was just created (see route_handoffs)."""
-    return route_handoffs(handoffs=[handoff], now=now)[0]
+    """Route one handoff that is already saved (see route_handoffs) and record why."""
+    (decision,) = route_handoffs(handoffs=[handoff], now=now)
+    handoff.save(update_fields=["status", "team", "owner", "assigned_at"])
+    decision.save()
+    return decision
 
 
 # --- managing rules and teams

@@ -365,6 +365,7 @@ def leads_qualify(*, crossings: list[tuple[int, Score]], now: datetime) -> int:
                 for lead, change in zip(leads, changes, strict=True)
             ],
             now=now,
+            fresh=True,
         )
         return len(leads)
 

@@ -177,11 +177,11 @@ def relay_many_on_commit(groups: list[list[int]]) -> None:
         return
 
     def deliver_here():
-        for group in groups:
-            try:
-                notifications_deliver(notification_ids=group, now=timezone.now())
-            except Exception:
-                logger.exception("Could not deliver notifications %s; the sweep will", group)
+        ids = [pk for group in groups for pk in group]  # in order: webhooks first
+        try:
+            notifications_deliver(notification_ids=ids, now=timezone.now())
+        except Exception:
+            logger.exception("Could not deliver notifications %s; the sweep will", ids)
 
     def send():
         from smarketing.notifications.tasks import deliver_many_task
@@ -261,11 +261,30 @@ def notifications_deliver(*, notification_ids: list[int], now: datetime) -> dict
             logger.exception("Delivery of notification %s failed", notification_id)
             outcome = Outcome(ok=False, error=f"{type(exc).__name__}: {exc}")
         outcomes.append((notification, outcome, int((time.monotonic() - started) * 1000)))
+    sent = [row for row in outcomes if row[1].ok and not row[1].skip]
     with transaction.atomic():
-        return {
-            notification.pk: _record(notification, outcome, now=now, duration_ms=duration_ms)
-            for notification, outcome, duration_ms in outcomes
-        }
+        if sent:  # the common case, in two statements for the lot
+            DeliveryAttempt.objects.bulk_create(
+                DeliveryAttempt(
+                    notification=notification,
+                    attempted_at=now,
+                    ok=True,
+                    status_code=outcome.status_code,
+                    error=outcome.error[:2000],
+                    duration_ms=duration_ms,
+                )
+                for notification, outcome, duration_ms in sent
+            )
+            Notification.objects.filter(pk__in=[row[0].pk for row in sent]).update(
+                status=DeliveryStatus.SENT, sent_at=now, next_attempt_at=None, last_error=""
+            )
+        statuses = dict.fromkeys((row[0].pk for row in sent), DeliveryStatus.SENT)
+        for notification, outcome, duration_ms in outcomes:
+            if notification.pk not in statuses:
+                statuses[notification.pk] = _record(
+                    notification, outcome, now=now, duration_ms=duration_ms
+                )
+        return statuses
 
 
 def _record(notification: Notification, outcome: Outcome, *, now: datetime, duration_ms: int):
