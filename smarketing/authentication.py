@@ -164,15 +164,6 @@ def _token_query() -> tuple[str, list[str], list[str], list]:
     return plan
 
 
-# settings.REST_FRAMEWORK's default list, with the one-query token login above: for the busy
-# endpoints that name their classes (the sales queue).
-USER_AUTHENTICATION = [
-    authentication.SessionAuthentication,
-    TokenAuthentication,
-    IngestKeyAuthentication,
-]
-
-
 def is_ingest_key(request) -> bool:
     return isinstance(request.auth, IngestKey)
 

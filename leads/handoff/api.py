@@ -12,7 +12,6 @@ from rest_framework.views import APIView
 
 from leads.handoff import selectors, services
 from leads.handoff.models import Handoff, RejectReason, Touch, TouchKind, TouchOutcome
-from smarketing.authentication import USER_AUTHENTICATION
 
 
 class CanWorkQueue(permissions.BasePermission):
@@ -183,7 +182,6 @@ def _reloaded(handoff: Handoff) -> dict:
 
 
 class QueueView(APIView):
-    authentication_classes = USER_AUTHENTICATION
     permission_classes = [CanWorkQueue]
 
     @extend_schema(
@@ -209,7 +207,6 @@ class QueueView(APIView):
 
 
 class QueueNextView(APIView):
-    authentication_classes = USER_AUTHENTICATION
     permission_classes = [CanWorkQueue]
 
     @extend_schema(
@@ -227,7 +224,6 @@ class QueueNextView(APIView):
 class _LeadActionView(APIView):
     """Acts on the lead's open handoff (there is at most one)."""
 
-    authentication_classes = USER_AUTHENTICATION
     permission_classes = [CanWorkQueue]
 
     def handoff_id(self, request, pk: int) -> int:
