@@ -1,3 +1,5 @@
+import os
+
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
@@ -14,10 +16,21 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--chunk", type=int, default=2000, help="Leads per transaction.")
+        parser.add_argument(
+            "--nice",
+            type=int,
+            default=10,
+            help="CPU priority to lower this process by (0 keeps it): a rescore is bulk "
+            "work and should not slow the requests the same machine is serving.",
+        )
 
-    def handle(self, *args, chunk, **options):
+    def handle(self, *args, chunk, nice, **options):
         if chunk < 1:
             raise CommandError("--chunk must be at least 1.")
+        if not 0 <= nice <= 19:
+            raise CommandError("--nice must be between 0 and 19.")
+        if nice and hasattr(os, "nice"):
+            os.nice(nice)
         model = active_model()
         if model is None:
             raise CommandError("There is no active scoring model; activate one first.")
