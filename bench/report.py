@@ -136,6 +136,7 @@ def write(
         "results": results,
     }
     docs = docs or ROOT / "docs"
+    docs.mkdir(parents=True, exist_ok=True)
     (docs / "benchmarks.json").write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
     (docs / "benchmarks.md").write_text(markdown(json.loads(json.dumps(doc))))
     return doc
