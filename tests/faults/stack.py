@@ -258,7 +258,7 @@ class App:
             WEBHOOKS_ALLOW_PRIVATE="1",
             NOTIFICATION_RETRY_BASE_SECONDS="1",
             # Ingest limits are tested elsewhere; here a burst must not be throttled.
-            INGEST_RATE_LIMIT="1000000/m",
+            INGEST_KEY_RATE_PER_MINUTE="100000000",
             LOG_LEVEL="WARNING",
             PYTHONPATH=str(ROOT),
         )
