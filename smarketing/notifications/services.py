@@ -108,38 +108,13 @@ def outbox_row(
     )
 
 
-def notification_enqueue(
-    *,
-    kind: str,
-    key: str,
-    channel: str,
-    recipient=None,
-    endpoint: WebhookEndpoint | None = None,
-    title: str,
-    body: str = "",
-    link: str = "",
-    payload: dict | None = None,
-    now: datetime,
-    skip_reason: str = "",
-    relay: bool = True,
-) -> Notification:
-    """The outbox row for `key`, created on the first call and returned on every later one
-    (the key is unique, so racing callers end with the same row). In-app messages are
-    delivered by being stored; the others are relayed after commit. `skip_reason` records
-    a message the recipient opted out of, so admins can see why nothing was sent."""
-    row = outbox_row(
-        kind=kind,
-        key=key,
-        channel=channel,
-        recipient=recipient,
-        endpoint=endpoint,
-        title=title,
-        body=body,
-        link=link,
-        payload=payload,
-        now=now,
-        skip_reason=skip_reason,
-    )
+def notification_enqueue(*, key: str, now: datetime, relay: bool = True, **fields) -> Notification:
+    """The outbox row for `key` (the other fields as outbox_row takes them), created on the
+    first call and returned on every later one (the key is unique, so racing callers end
+    with the same row). In-app messages are delivered by being stored; the others are
+    relayed after commit. `skip_reason` records a message the recipient opted out of, so
+    admins can see why nothing was sent."""
+    row = outbox_row(key=key, now=now, **fields)
     fields = [
         f.attname for f in Notification._meta.concrete_fields if f.attname not in ("id", "key")
     ]
@@ -261,39 +236,24 @@ def notifications_deliver(*, notification_ids: list[int], now: datetime) -> dict
             logger.exception("Delivery of notification %s failed", notification_id)
             outcome = Outcome(ok=False, error=f"{type(exc).__name__}: {exc}")
         outcomes.append((notification, outcome, int((time.monotonic() - started) * 1000)))
-    sent = [row for row in outcomes if row[1].ok and not row[1].skip]
+    sent = [(n, o, ms) for n, o, ms in outcomes if o.ok and not o.skip]
+    statuses = dict.fromkeys((n.pk for n, _, _ in sent), DeliveryStatus.SENT)
     with transaction.atomic():
         if sent:  # the common case, in two statements for the lot
-            DeliveryAttempt.objects.bulk_create(
-                DeliveryAttempt(
-                    notification=notification,
-                    attempted_at=now,
-                    ok=True,
-                    status_code=outcome.status_code,
-                    error=outcome.error[:2000],
-                    duration_ms=duration_ms,
-                )
-                for notification, outcome, duration_ms in sent
-            )
-            Notification.objects.filter(pk__in=[row[0].pk for row in sent]).update(
+            DeliveryAttempt.objects.bulk_create(_attempt(n, o, now, ms) for n, o, ms in sent)
+            Notification.objects.filter(pk__in=list(statuses)).update(
                 status=DeliveryStatus.SENT, sent_at=now, next_attempt_at=None, last_error=""
             )
-        statuses = dict.fromkeys((row[0].pk for row in sent), DeliveryStatus.SENT)
         for notification, outcome, duration_ms in outcomes:
             if notification.pk not in statuses:
-                statuses[notification.pk] = _record(
+                statuses[notification.pk] = _record_unsent(
                     notification, outcome, now=now, duration_ms=duration_ms
                 )
-        return statuses
+    return statuses
 
 
-def _record(notification: Notification, outcome: Outcome, *, now: datetime, duration_ms: int):
-    if outcome.skip:
-        Notification.objects.filter(pk=notification.pk).update(
-            status=DeliveryStatus.SKIPPED, next_attempt_at=None, last_error=outcome.error
-        )
-        return DeliveryStatus.SKIPPED
-    DeliveryAttempt.objects.create(
+def _attempt(notification: Notification, outcome: Outcome, now: datetime, duration_ms: int):
+    return DeliveryAttempt(
         notification=notification,
         attempted_at=now,
         ok=outcome.ok,
@@ -301,11 +261,18 @@ def _record(notification: Notification, outcome: Outcome, *, now: datetime, dura
         error=outcome.error[:2000],
         duration_ms=duration_ms,
     )
-    if outcome.ok:
+
+
+def _record_unsent(
+    notification: Notification, outcome: Outcome, *, now: datetime, duration_ms: int
+):
+    """A row that was skipped or failed: skipped, retried later, or given up on."""
+    if outcome.skip:
         Notification.objects.filter(pk=notification.pk).update(
-            status=DeliveryStatus.SENT, sent_at=now, next_attempt_at=None, last_error=""
+            status=DeliveryStatus.SKIPPED, next_attempt_at=None, last_error=outcome.error
         )
-        return DeliveryStatus.SENT
+        return DeliveryStatus.SKIPPED
+    _attempt(notification, outcome, now, duration_ms).save()
     if outcome.gone and notification.endpoint_id:
         webhook_endpoint_set_active(
             endpoint=notification.endpoint,
