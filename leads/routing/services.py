@@ -35,11 +35,11 @@ def display_name(user) -> str:
 # --- matching
 
 
-def lead_persona_id(lead: Lead) -> int | None:
-    """The lead's best persona, as its current score saw it."""
+def lead_persona_ids(lead_ids: list[int]) -> dict[int, int | None]:
+    """Each lead's best persona, as its current score saw it (absent: never scored)."""
     from leads.scoring.models import LeadScore
 
-    return LeadScore.objects.filter(lead_id=lead.pk).values_list("persona_id", flat=True).first()
+    return dict(LeadScore.objects.filter(lead_id__in=lead_ids).values_list("lead_id", "persona_id"))
 
 
 def rule_matches(rule: RoutingRule, lead: Any, *, persona_id: int | None) -> bool:
@@ -208,16 +208,6 @@ class RoundRobin:
             )
 
 
-def round_robin_pick(*, team: SalesTeam, now: datetime, commit: bool = True) -> Pick:
-    """Who round robin gives the team's next lead to; with `commit` (the caller holds the
-    team's row lock) the counters move on. Without, it only says who would be next."""
-    robin = RoundRobin(team, now)
-    pick = robin.pick()
-    if commit:
-        robin.save()
-    return pick
-
-
 # --- routing
 
 
@@ -325,7 +315,7 @@ def decide(*, lead: Lead, now: datetime, commit: bool = True) -> Decision:
     `commit` (inside a transaction) round robin takes the team's lock and advances its
     counters; without, it only previews."""
     run = RoutingRun(now, commit=commit)
-    decision = run.decide(lead, persona_id=lead_persona_id(lead))
+    decision = run.decide(lead, persona_id=lead_persona_ids([lead.pk]).get(lead.pk))
     run.save()
     return decision
 
@@ -339,13 +329,7 @@ def route_handoffs(*, handoffs: list[Handoff], now: datetime) -> list[RoutingDec
     the whole batch; runs inside the qualification's transaction."""
     if not handoffs:
         return []
-    from leads.scoring.models import LeadScore
-
-    personas = dict(
-        LeadScore.objects.filter(lead_id__in=[h.lead_id for h in handoffs]).values_list(
-            "lead_id", "persona_id"
-        )
-    )
+    personas = lead_persona_ids([h.lead_id for h in handoffs])
     run = RoutingRun(now)
     ledger, owned = [], []
     for handoff in handoffs:
