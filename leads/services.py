@@ -191,19 +191,40 @@ def lead_change_stage(
                     ]
                 },
             )
-        Lead.objects.filter(pk=locked.pk).update(
-            stage=to_stage, stage_entered_at=now, updated_at=now
+        (change,) = leads_move(
+            moves=[(locked, rule, reason)], to_stage=to_stage, now=now, actor=actor
         )
         lead.stage, lead.stage_entered_at, lead.updated_at = to_stage, now, now
-        return StageChange.objects.create(
-            lead=locked,
-            from_stage=from_stage,
+        return change
+
+
+def leads_move(
+    *, moves: list[tuple[Lead, str, str]], to_stage: Stage, now: datetime, actor=None
+) -> list[StageChange]:
+    """Move leads the caller has locked and checked to `to_stage` and record each move
+    (`moves`: lead, rule, reason), in two statements however many there are (a rescore's
+    chunk qualifies its leads at once). The Lead instances are updated too."""
+    if not moves:
+        return []
+    Lead.objects.filter(pk__in=[lead.pk for lead, _, _ in moves]).update(
+        stage=to_stage, stage_entered_at=now, updated_at=now
+    )
+    changes = [
+        StageChange(
+            lead=lead,
+            from_stage=lead.stage,
             to_stage=to_stage,
             changed_by=actor,
             rule=rule,
             reason=reason,
             changed_at=now,
         )
+        for lead, rule, reason in moves
+    ]
+    StageChange.objects.bulk_create(changes)
+    for lead, _, _ in moves:
+        lead.stage, lead.stage_entered_at, lead.updated_at = to_stage, now, now
+    return changes
 
 
 # --- Engagement events -------------------------------------------------------------------
@@ -534,10 +555,9 @@ def events_ingest(
         _apply_event_side_effects(
             {lead_id for lead_id, type_ in new if type_ == ActivityType.UNSUBSCRIBE}, now=now
         )
-        touched = sorted({lead_id for lead_id, _ in new})
-        if touched:
+        if new:
             # In the transaction: the promise to score these events commits with them.
-            leads_touched(lead_ids=touched, now=now, events=new)
+            leads_touched(events=new, now=now)
     return [results[index] for index, _ in items]
 
 
@@ -559,22 +579,23 @@ def _apply_event_side_effects(unsubscribed: set[int], *, now: datetime) -> None:
         )
 
 
-def leads_touched(
-    *, lead_ids: list[int], now: datetime, events: Iterable[tuple[int, str]] = ()
-) -> None:
-    """The leads whose engagement just changed (events, forms) go on the scoring backlog,
-    coalesced so a burst of events costs one scoring pass. Call it inside the transaction
-    that stores the events: the backlog rows commit with them, and the drainer is woken
-    after commit (outside a transaction both happen at once). `events`: the new (lead id,
-    type) pairs; a lead that raised its hand (asked for a demo) is scored ahead of the
-    batch, because Sales should hear about it at once."""
+def leads_touched(*, events: Iterable[tuple[int, str]], now: datetime) -> None:
+    """The leads of new events (lead id, type), from the API or forms, go on the scoring
+    backlog, coalesced so a burst of events costs one scoring pass. Call it inside the
+    transaction that stores the events: the backlog rows commit with them, and the drainer
+    is woken after commit (outside a transaction both happen at once). A lead that raised
+    its hand (asked for a demo) is scored ahead of the batch, because Sales should hear
+    about it at once."""
     # scoring imports this module
     from leads.scoring.services import hand_raiser_types
     from leads.scoring.tasks import leads_score_soon
 
+    events = list(events)
     raised = hand_raiser_types()
-    urgent = [lead_id for lead_id, type_ in events if type_ in raised] if raised else []
-    leads_score_soon(list(dict.fromkeys(lead_ids)), urgent=urgent)
+    leads_score_soon(
+        sorted({lead_id for lead_id, _ in events}),
+        urgent=[lead_id for lead_id, type_ in events if type_ in raised],
+    )
 
 
 # --- Website forms ------------------------------------------------------------------------
@@ -604,7 +625,7 @@ def form_submission_record(
             properties=properties,
             source=site.source,
         )
-        leads_touched(lead_ids=[lead.pk], now=now, events=[(lead.pk, activity.type)])
+        leads_touched(events=[(lead.pk, activity.type)], now=now)
     return lead, activity
 
 

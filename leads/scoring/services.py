@@ -13,7 +13,7 @@ from django.db.models import Count, F, Max
 from django.utils import timezone
 
 from leads.handoff.services import Qualified, handoffs_create
-from leads.models import Activity, Lead, Stage, StageChange, StageKind
+from leads.models import Activity, Lead, Stage, StageKind
 from leads.scoring.compile import SCORING_COLUMNS, clean_condition, compile_model
 from leads.scoring.engine import CompiledModel, Fact, PersonaMatch, Score, score_lead
 from leads.scoring.models import (
@@ -28,6 +28,7 @@ from leads.scoring.models import (
     ScoringRule,
     ScoringSignOff,
 )
+from leads.services import leads_move
 from personas.fit import CompiledPersona, compile_persona
 from personas.models import Persona, PersonaCriterion
 from personas.selectors import agreed_personas
@@ -336,23 +337,14 @@ def leads_qualify(*, crossings: list[tuple[int, Score]], now: datetime) -> int:
             m.version: m
             for m in ScoringModel.objects.filter(version__in={s.version for s in scores.values()})
         }
-        # The same move lead_change_stage records, for the whole batch at once.
-        Lead.objects.filter(pk__in=[lead.pk for lead in leads]).update(
-            stage=mql_stage, stage_entered_at=now, updated_at=now
+        changes = leads_move(
+            moves=[
+                (lead, f"Scoring model v{scores[lead.pk].version}", scores[lead.pk].verdict)
+                for lead in leads
+            ],
+            to_stage=mql_stage,
+            now=now,
         )
-        changes = StageChange.objects.bulk_create(
-            StageChange(
-                lead=lead,
-                from_stage=lead.stage,
-                to_stage=mql_stage,
-                rule=f"Scoring model v{scores[lead.pk].version}",
-                reason=scores[lead.pk].verdict,
-                changed_at=now,
-            )
-            for lead in leads
-        )
-        for lead in leads:
-            lead.stage, lead.stage_entered_at, lead.updated_at = mql_stage, now, now
         handoffs_create(
             qualified=[
                 Qualified(
