@@ -58,20 +58,20 @@ class FetchedChoices(ModelChoiceIterator):
     def __iter__(self):
         if self.field.empty_label is not None:
             yield ("", self.field.empty_label)
-        for obj in self.queryset.all():
-            yield self.choice(obj)
+        yield from self.rows()
+
+    def rows(self):
+        return (self.choice(obj) for obj in self.queryset.all())
 
 
 class RepChoices(FetchedChoices):
     """The rep menu's (id, name) pairs straight from the database: a user instance per rep
     cost more than writing the whole menu."""
 
-    def __iter__(self):
-        if self.field.empty_label is not None:
-            yield ("", self.field.empty_label)
+    def rows(self):
         names = self.queryset.values_list("pk", "username", "first_name", "last_name")
-        for pk, username, first, last in names:
-            yield (pk, f"{first} {last}".strip() or username)  # as get_full_name()
+        # As get_full_name(), else the username.
+        return ((pk, f"{first} {last}".strip() or user) for pk, user, first, last in names)
 
 
 class MenuField(forms.ModelChoiceField):
