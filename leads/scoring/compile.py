@@ -102,7 +102,14 @@ def _lead_check(rule: ScoringRule) -> Callable[[Any], bool | None]:
     field_type = NUMBER if RULE_FIELDS.get(rule.field, ("", TEXT))[1] == NUMBER else TEXT
     compare = condition_check(field_type=field_type, operator=rule.operator, expected=rule.value)
     field = rule.field
-    return lambda lead: compare(lead_value(lead, field))
+    plain = field in RULE_FIELDS and field != "email_domain"
+
+    def check(lead: Any) -> bool | None:
+        if plain and type(lead) is dict:  # a bulk path's row: skip lead_value's type checks
+            return compare(lead.get(field))
+        return compare(lead_value(lead, field))
+
+    return check
 
 
 def _property_check(rule: ScoringRule) -> Callable[[Mapping[str, Any]], bool] | None:
@@ -134,6 +141,7 @@ def compile_model(model: ScoringModel, rules: list[ScoringRule] | None = None) -
                     points=rule.points,
                     description=rule_description(rule),
                     property_check=_property_check(rule),
+                    property_name=rule.property_name or None,
                     cap=rule.cap,
                     window_days=rule.window_days,
                     half_life_days=rule.half_life_days,

@@ -1,11 +1,13 @@
 """Scoring writes: score one lead, qualify it once, rescore everyone, and the life of a
 scoring model from draft to retired. Every function takes `now`."""
 
+import hashlib
 import json
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 from django.db import connection, transaction
@@ -15,7 +17,15 @@ from django.utils import timezone
 from leads.handoff.services import Qualified, handoffs_create
 from leads.models import Activity, Lead, Stage, StageKind
 from leads.scoring.compile import SCORING_COLUMNS, clean_condition, compile_model
-from leads.scoring.engine import CompiledModel, Fact, PersonaMatch, Score, score_lead
+from leads.scoring.engine import (
+    Aged,
+    CompiledModel,
+    Fact,
+    PersonaMatch,
+    Score,
+    age_facts,
+    score_lead,
+)
 from leads.scoring.models import (
     LeadScore,
     ModelStatus,
@@ -65,11 +75,13 @@ class Scorer:
         return best.persona, PersonaMatch(best.name, best_score, agreed)
 
     def score(
-        self, lead: Any, facts: list[Fact], now: datetime
+        self, lead: Any, facts: list[Fact], now: datetime, aged: Aged | None = None
     ) -> tuple[Score, Any, PersonaMatch | None]:
         persona, match = self.persona_for(lead)
         return (
-            score_lead(lead=lead, facts=facts, model=self.compiled, now=now, persona=match),
+            score_lead(
+                lead=lead, facts=facts, model=self.compiled, now=now, persona=match, aged=aged
+            ),
             persona,
             match,
         )
@@ -129,14 +141,25 @@ def hand_raiser_types() -> frozenset[str]:
     return _hand_raisers["types"]
 
 
+_NO_PROPERTIES: Mapping[str, Any] = MappingProxyType({})
+
+
+def _json_value(text: str) -> Any:
+    """One JSON value as PostgreSQL printed it; a plain string without escapes (a URL, a
+    form name) skips the decoder."""
+    if text[0] == '"' and "\\" not in text:
+        return text[1:-1]
+    return json.loads(text)
+
+
 def facts_for(lead_ids: list[int], model: CompiledModel | None = None) -> dict[int, list[Fact]]:
     """The leads' activities as facts. Given the compiled model, only the activity types its
     rules can count are read, and properties only where a rule looks into them."""
     facts: dict[int, list[Fact]] = defaultdict(list)
     if not lead_ids:
         return facts
-    types = sorted(model.fact_types()) if model is not None else None
-    with_properties = model.property_types() if model is not None else None
+    types = sorted(model.fact_types) if model is not None else None
+    with_properties = model.property_types if model is not None else None
     if connection.vendor == "postgresql":
         # Straight from the cursor: the ORM's per-row conversions cost more than the query.
         sql = (
@@ -163,6 +186,49 @@ def facts_for(lead_ids: list[int], model: CompiledModel | None = None) -> dict[i
         keep = with_properties is None or type_ in with_properties
         facts[lead_id].append(Fact(type_, occurred_at, (properties or {}) if keep else {}))
     return facts
+
+
+def aged_for(lead_ids: list[int], model: CompiledModel, now: datetime) -> dict[int, Aged]:
+    """What the model can count of the leads' activities, grouped by type with their ages
+    (engine.age_facts). On PostgreSQL the age comes out of SQL as the same float arithmetic
+    (seconds as a double, over 86,400), so a bulk rescore builds no Fact or datetime."""
+    if connection.vendor != "postgresql":
+        facts = facts_for(lead_ids, model)
+        return {lead_id: age_facts(rows, model.fact_types, now) for lead_id, rows in facts.items()}
+    aged: dict[int, Aged] = defaultdict(dict)
+    if not lead_ids:
+        return aged
+    keys = model.property_names
+    if keys is None:
+        columns = ["CASE WHEN type = ANY(%s) THEN properties::text END"]
+        params: list[Any] = [now, sorted(model.property_types)]
+    else:
+        keys = sorted(keys)
+        columns = ["CASE WHEN type = ANY(%s) THEN (properties -> %s)::text END"] * len(keys)
+        params = [now, *[item for key in keys for item in (sorted(model.property_types), key)]]
+    age = "extract(epoch FROM (%s - occurred_at))::float8 / 86400"
+    sql = (
+        f"SELECT {', '.join(['lead_id', 'type', age, *columns])} "  # noqa: S608
+        f"FROM {Activity._meta.db_table} WHERE lead_id = ANY(%s) AND type = ANY(%s)"
+    )
+    params += [list(lead_ids), sorted(model.fact_types)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for lead_id, type_, age, *values in cursor.fetchall():
+            if keys is None:
+                text = values[0]
+                props = json.loads(text) if text and text != "{}" else _NO_PROPERTIES
+            else:
+                props = {
+                    key: _json_value(text)
+                    for key, text in zip(keys, values, strict=True)
+                    if text is not None
+                } or _NO_PROPERTIES
+            by_type = aged[lead_id]
+            if type_ not in by_type:
+                by_type[type_] = []
+            by_type[type_].append((age if age > 0 else 0.0, props))
+    return aged
 
 
 SCORE_FIELDS = (
@@ -257,28 +323,33 @@ def _store(
     )
 
 
-# One statement for the whole chunk: the new scores as a VALUES list, an upsert of LeadScore
-# that skips rows whose content is what is stored, then the lead columns where they differ.
+# One statement for the whole chunk: the new scores as a VALUES list, the rows whose content
+# differs from what is stored (read, not locked: an upsert locks every row it meets, and a
+# rescore of a million leads changes a few), their upsert, then the lead columns where they
+# differ.
 _STORE_SQL = """
 WITH v (lead_id, model_id, fit, engagement, total, is_mql, persona_id, persona_fit, breakdown)
 AS (VALUES {values}),
+changed AS (
+    SELECT v.* FROM v LEFT JOIN {leadscore} cur ON cur.lead_id = v.lead_id
+    WHERE %s OR cur.lead_id IS NULL
+       OR (cur.model_id, cur.fit, cur.engagement, cur.total, cur.is_mql, cur.persona_id,
+           cur.persona_fit, cur.breakdown)
+          IS DISTINCT FROM (v.model_id, v.fit, v.engagement, v.total, v.is_mql, v.persona_id,
+                            v.persona_fit, v.breakdown)
+),
 scores AS (
     INSERT INTO {leadscore} AS cur
         (lead_id, model_id, fit, engagement, total, is_mql, persona_id, persona_fit,
          breakdown, scored_at)
     SELECT lead_id, model_id, fit, engagement, total, is_mql, persona_id, persona_fit,
            breakdown, %s
-    FROM v
+    FROM changed
     ON CONFLICT (lead_id) DO UPDATE SET
         model_id = EXCLUDED.model_id, fit = EXCLUDED.fit, engagement = EXCLUDED.engagement,
         total = EXCLUDED.total, is_mql = EXCLUDED.is_mql, persona_id = EXCLUDED.persona_id,
         persona_fit = EXCLUDED.persona_fit, breakdown = EXCLUDED.breakdown,
         scored_at = EXCLUDED.scored_at
-    WHERE %s OR (cur.model_id, cur.fit, cur.engagement, cur.total, cur.is_mql,
-                 cur.persona_id, cur.persona_fit, cur.breakdown)
-        IS DISTINCT FROM (EXCLUDED.model_id, EXCLUDED.fit, EXCLUDED.engagement,
-                          EXCLUDED.total, EXCLUDED.is_mql, EXCLUDED.persona_id,
-                          EXCLUDED.persona_fit, EXCLUDED.breakdown)
 )
 UPDATE {lead} AS l SET fit_score = v.fit, engagement_score = v.engagement, score = v.total
 FROM v
@@ -291,6 +362,26 @@ _STORE_ROW = (
 
 
 def _store_postgresql(results, *, model: ScoringModel, now: datetime, touch: bool) -> None:
+    texts = {lead_id: score.as_json() for lead_id, score, _, _ in results}
+    if not touch:
+        # Send only what differs from what is stored: a chunk's explanations are about 2 MB
+        # of JSON, and a rescore finds most of them unchanged. The stored side is read as a
+        # digest of jsonb's own text, which as_json reproduces.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT lead_id, model_id, fit, engagement, total, is_mql, persona_id, "  # noqa: S608
+                f"persona_fit, md5(breakdown::text) FROM {LeadScore._meta.db_table} "
+                "WHERE lead_id = ANY(%s)",
+                [list(texts)],
+            )
+            stored = {row[0]: row[1:] for row in cursor.fetchall()}
+        results = [
+            result
+            for result in results
+            if stored.get(result[0]) != _stored_form(result, model, texts[result[0]])
+        ]
+        if not results:
+            return
     params: list[Any] = []
     for lead_id, score, persona, match in results:
         params += [
@@ -302,7 +393,7 @@ def _store_postgresql(results, *, model: ScoringModel, now: datetime, touch: boo
             score.is_mql,
             getattr(persona, "pk", None),
             match.fit if match else 0,
-            json.dumps(score.as_dict()),
+            texts[lead_id],
         ]
     sql = _STORE_SQL.format(
         values=", ".join([_STORE_ROW] * len(results)),
@@ -310,7 +401,22 @@ def _store_postgresql(results, *, model: ScoringModel, now: datetime, touch: boo
         lead=Lead._meta.db_table,
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, now, touch])
+        cursor.execute(sql, [*params, touch, now])
+
+
+def _stored_form(result, model: ScoringModel, text: str) -> tuple:
+    """A score as the digest query above reads it back."""
+    _, score, persona, match = result
+    return (
+        model.pk,
+        score.fit,
+        score.engagement,
+        score.total,
+        score.is_mql,
+        getattr(persona, "pk", None),
+        match.fit if match else 0,
+        hashlib.md5(text.encode(), usedforsecurity=False).hexdigest(),
+    )
 
 
 def leads_qualify(*, crossings: list[tuple[int, Score]], now: datetime) -> int:
@@ -399,11 +505,11 @@ def leads_rescore(
         # so a drainer and a batch of events touching the same leads cannot deadlock.
         .order_by("pk")
     )
-    facts = facts_for([lead["id"] for lead in leads], scorer.compiled)
+    aged = aged_for([lead["id"] for lead in leads], scorer.compiled, now)
     results = []
     to_qualify = []
     for lead in leads:
-        score, persona, match = scorer.score(lead, facts.get(lead["id"], []), now)
+        score, persona, match = scorer.score(lead, (), now, aged=aged.get(lead["id"], {}))
         results.append((lead["id"], score, persona, match))
         if score.is_mql and lead["stage_kind"] in PRE_MQL_KINDS:
             to_qualify.append((lead["id"], score))
