@@ -1,4 +1,3 @@
-
 import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
