@@ -89,8 +89,27 @@ def test_the_compiled_scorer_is_reused_until_its_sources_change():
     first = services.scorer_current()
     assert first is not None and first.model == model
     assert services.scorer_current() is first
-    Persona.objects.create(name="Ops lead", status="agreed", created_at=NOW, updated_at=NOW)
-    assert services.scorer_current() is not first
+    persona = Persona.objects.create(
+        name="Ops lead", status="agreed", created_at=NOW, updated_at=NOW
+    )
+    second = services.scorer_current()
+    assert second is not first
+    assert services.scorer_current() is second
+    # Every source counts: a criterion added, a persona's status, the active model.
+    criterion = persona.criteria.create(
+        kind="firmographic", field="industry", operator="in", value=["Retail"]
+    )
+    third = services.scorer_current()
+    assert third is not second and len(third.personas[0].checks) == 1
+    criterion.delete()
+    fourth = services.scorer_current()
+    assert fourth is not third
+    Persona.objects.filter(pk=persona.pk).update(status="draft")
+    fifth = services.scorer_current()
+    assert fifth is not fourth and fifth.personas == []
+    model.status = "retired"
+    model.save(update_fields=["status"])
+    assert services.scorer_current() is None
 
 
 def test_an_explanation_that_changed_under_the_same_points_is_rewritten():
