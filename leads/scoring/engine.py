@@ -255,10 +255,6 @@ def _engagement_line(rule: EngagementRule, facts: AgedFacts) -> Line | None:
     return Line(ENGAGEMENT, rule.key, points, f"{detail} ({_signed(points)})")
 
 
-def score_engagement(facts: Iterable[Fact], model: CompiledModel, now: datetime) -> list[Line]:
-    return _engagement_lines(age_facts(facts, model.fact_types, now), model)
-
-
 def _engagement_lines(aged: Aged, model: CompiledModel) -> list[Line]:
     lines = []
     for rule in model.engagement_rules:

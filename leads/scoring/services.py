@@ -338,28 +338,20 @@ def _store(
     )
 
 
-# One statement for the whole chunk: the new scores as a VALUES list, the rows whose content
-# differs from what is stored (read, not locked: an upsert locks every row it meets, and a
-# rescore of a million leads changes a few), their upsert, then the lead columns where they
-# differ.
+# One statement for the whole chunk: the new scores as a VALUES list, their upsert, then the
+# lead columns where they differ. On the rescore path (not `touch`) only rows that differ
+# from what is stored get here (see _store_postgresql): an upsert locks every row it meets,
+# changed or not, and a rescore of a million leads changes a few.
 _STORE_SQL = """
 WITH v (lead_id, model_id, fit, engagement, total, is_mql, persona_id, persona_fit, breakdown)
 AS (VALUES {values}),
-changed AS (
-    SELECT v.* FROM v LEFT JOIN {leadscore} cur ON cur.lead_id = v.lead_id
-    WHERE %s OR cur.lead_id IS NULL
-       OR (cur.model_id, cur.fit, cur.engagement, cur.total, cur.is_mql, cur.persona_id,
-           cur.persona_fit, cur.breakdown)
-          IS DISTINCT FROM (v.model_id, v.fit, v.engagement, v.total, v.is_mql, v.persona_id,
-                            v.persona_fit, v.breakdown)
-),
 scores AS (
     INSERT INTO {leadscore} AS cur
         (lead_id, model_id, fit, engagement, total, is_mql, persona_id, persona_fit,
          breakdown, scored_at)
     SELECT lead_id, model_id, fit, engagement, total, is_mql, persona_id, persona_fit,
            breakdown, %s
-    FROM changed
+    FROM v
     ON CONFLICT (lead_id) DO UPDATE SET
         model_id = EXCLUDED.model_id, fit = EXCLUDED.fit, engagement = EXCLUDED.engagement,
         total = EXCLUDED.total, is_mql = EXCLUDED.is_mql, persona_id = EXCLUDED.persona_id,
@@ -393,34 +385,24 @@ def _store_postgresql(results, *, model: ScoringModel, now: datetime, touch: boo
         results = [
             result
             for result in results
-            if stored.get(result[0]) != _stored_form(result, model, texts[result[0]])
+            if stored.get(result[0]) != (*_columns(result, model), _digest(texts[result[0]]))
         ]
         if not results:
             return
     params: list[Any] = []
-    for lead_id, score, persona, match in results:
-        params += [
-            lead_id,
-            model.pk,
-            score.fit,
-            score.engagement,
-            score.total,
-            score.is_mql,
-            getattr(persona, "pk", None),
-            match.fit if match else 0,
-            texts[lead_id],
-        ]
+    for result in results:
+        params += [result[0], *_columns(result, model), texts[result[0]]]
     sql = _STORE_SQL.format(
         values=", ".join([_STORE_ROW] * len(results)),
         leadscore=LeadScore._meta.db_table,
         lead=Lead._meta.db_table,
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, touch, now])
+        cursor.execute(sql, [*params, now])
 
 
-def _stored_form(result, model: ScoringModel, text: str) -> tuple:
-    """A score as the digest query above reads it back."""
+def _columns(result, model: ScoringModel) -> tuple:
+    """A score's LeadScore columns between lead_id and breakdown, in _STORE_ROW's order."""
     _, score, persona, match = result
     return (
         model.pk,
@@ -430,8 +412,12 @@ def _stored_form(result, model: ScoringModel, text: str) -> tuple:
         score.is_mql,
         getattr(persona, "pk", None),
         match.fit if match else 0,
-        hashlib.md5(text.encode(), usedforsecurity=False).hexdigest(),
     )
+
+
+def _digest(text: str) -> str:
+    """What `md5(breakdown::text)` reads back for an explanation stored as `text`."""
+    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
 
 
 def leads_qualify(*, crossings: list[tuple[int, Score]], now: datetime) -> int:
