@@ -28,13 +28,11 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import (
     Aggregate,
-    BooleanField,
     Count,
     DurationField,
     ExpressionWrapper,
     F,
     FilteredRelation,
-    Func,
     IntegerField,
     OuterRef,
     Q,
@@ -340,33 +338,13 @@ def attempts(handoffs: QuerySet, *, min_attempts: int) -> dict:
     }
 
 
-def _handoff_among(handoffs: QuerySet) -> Q:
-    """The clocks of these handoffs. On PostgreSQL as `handoff_id = ANY(ARRAY(...))`: the
-    planner then probes the clock index once per handoff of the period, where `IN
-    (subquery)` hashes the period and scans every clock ever started (2.5 x slower at
-    100,000 clocks)."""
-    if connection.vendor != "postgresql":
-        return Q(handoff__in=handoffs.values("pk"))
-    from django.contrib.postgres.expressions import ArraySubquery
-
-    return Q(
-        Func(
-            F("handoff_id"),
-            ArraySubquery(handoffs.order_by().values("pk")),
-            template="(%(expressions)s))",
-            arg_joiner=" = ANY(",
-            output_field=BooleanField(),
-        )
-    )
-
-
 def clock_counts(handoffs: QuerySet) -> dict[int | None, dict]:
     """Per clock owner (None: nobody owned the clock), the first-touch clocks met and
     missed and the breaches of any promise, over the clocks of these handoffs: one query
     serves the headline figures (summed) and the rep table. Clocks count against the rep
     who owned them, so a lead escalated away still counts against the rep who let it lapse."""
     rows = (
-        SlaClock.objects.filter(_handoff_among(handoffs))
+        SlaClock.objects.filter(handoff__in=handoffs.values("pk"))
         .order_by()
         .values("owner_id")
         .annotate(
