@@ -159,6 +159,11 @@ def hand_raiser_types() -> frozenset[str]:
 _NO_PROPERTIES: Mapping[str, Any] = MappingProxyType({})
 
 
+def _properties(text: str | None) -> Mapping[str, Any]:
+    """An activity's properties from their jsonb text (NULL: not read)."""
+    return json.loads(text) if text and text != "{}" else _NO_PROPERTIES
+
+
 def _json_value(text: str) -> Any:
     """One JSON value as PostgreSQL printed it; a plain string without escapes (a URL, a
     form name) skips the decoder."""
@@ -189,8 +194,7 @@ def facts_for(lead_ids: list[int], model: CompiledModel | None = None) -> dict[i
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             for lead_id, type_, occurred_at, properties in cursor.fetchall():
-                props = json.loads(properties) if properties and properties != "{}" else {}
-                facts[lead_id].append(Fact(type_, occurred_at, props))
+                facts[lead_id].append(Fact(type_, occurred_at, _properties(properties)))
         return facts
     rows = Activity.objects.filter(lead_id__in=lead_ids)
     if types is not None:
@@ -231,18 +235,14 @@ def aged_for(lead_ids: list[int], model: CompiledModel, now: datetime) -> dict[i
         cursor.execute(sql, params)
         for lead_id, type_, age, *values in cursor.fetchall():
             if keys is None:
-                text = values[0]
-                props = json.loads(text) if text and text != "{}" else _NO_PROPERTIES
+                props = _properties(values[0])
             else:
                 props = {
                     key: _json_value(text)
                     for key, text in zip(keys, values, strict=True)
                     if text is not None
                 } or _NO_PROPERTIES
-            by_type = aged[lead_id]
-            if type_ not in by_type:
-                by_type[type_] = []
-            by_type[type_].append((age if age > 0 else 0.0, props))
+            aged[lead_id].setdefault(type_, []).append((age if age > 0 else 0.0, props))
     return aged
 
 
