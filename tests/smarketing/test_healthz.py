@@ -37,11 +37,13 @@ def test_healthz_flags_a_stale_heartbeat(client, db):
 def test_healthz_reports_a_broker_that_is_down(client, db, settings):
     from smarketing.celery import app
 
-    original = app.conf.broker_url
-    app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    original = app.conf.broker_url, app.conf.broker_transport
+    # Nothing listens on port 1. The embedded broker names its transport explicitly, and an
+    # explicit transport wins over the URL's scheme: drop it as a Redis setup has none.
+    app.conf.broker_url, app.conf.broker_transport = "redis://127.0.0.1:1/0", None
     try:
         body = client.get("/healthz").json()
     finally:
-        app.conf.broker_url = original
+        app.conf.broker_url, app.conf.broker_transport = original
     assert body["broker"]["ok"] is False
     assert body["ok"] is False
