@@ -658,7 +658,8 @@ def populate(*, at_scale: float, log: Callable[[str], None] = print, rebuild_ind
                 f"{h_id}\t{lead_id}\t{qualification}\t{ref['model_id']}\t{{}}\t"
                 f"Crossed the MQL line\t{status}\t{team}\t{owner or na}\t{at(created)}\t"
                 f"{at(created + 3600)}\t{at(created + 300)}\t{at(created)}\t{assigned_at}\t"
-                f"{accepted_at}\t{first_touch_at}\t{closed_at}\t{reject_reason}\t\n"
+                f"{accepted_at}\t{first_touch_at}\t{closed_at}\t{reject_reason}\t\t"
+                f"{stages[STAGE_FOR_STATUS[status]]}\t{SOURCES[i % len(SOURCES)]}\n"
             )
             for kind, due in (("accept", 3600), ("first_touch", 300)):
                 c_id += 1
@@ -673,7 +674,7 @@ def populate(*, at_scale: float, log: Callable[[str], None] = print, rebuild_ind
                     clock_status, met_at, breached_at = "breached", at(met), at(created + due)
                 clock_lines.append(
                     f"{c_id}\t{h_id}\t{ref['agreement_id']}\t{kind}\t{clock_status}\t"
-                    f"{owner or na}\t{at(created)}\t{at(created + due * 3 // 4)}\t"
+                    f"{owner or na}\t{at(created)}\t{at(created)}\t{at(created + due * 3 // 4)}\t"
                     f"{at(created + due)}\t{met_at}\t{breached_at}\t{at(created + due)}\n"
                 )
             if owner and status != "assigned":
@@ -723,6 +724,8 @@ def populate(*, at_scale: float, log: Callable[[str], None] = print, rebuild_ind
                 "closed_at",
                 "reject_reason",
                 "reject_note",
+                "lead_stage_id",
+                "source",
             ),
             iter(handoff_lines),
         )
@@ -737,6 +740,7 @@ def populate(*, at_scale: float, log: Callable[[str], None] = print, rebuild_ind
                 "status",
                 "owner_id",
                 "started_at",
+                "handoff_created_at",
                 "warn_at",
                 "due_at",
                 "met_at",

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models.functions import Lower
 
-from leads.models import Activity, ActivityType, FormSite, Lead, Stage, StageChange
+from leads.models import Activity, ActivityType, FormSite, Handoff, Lead, Stage, StageChange
 from smarketing.errors import ApplicationError, Conflict
 from smarketing.models import AuditLog
 
@@ -202,13 +202,16 @@ def leads_move(
     *, moves: list[tuple[Lead, str, str]], to_stage: Stage, now: datetime, actor=None
 ) -> list[StageChange]:
     """Move leads the caller has locked and checked to `to_stage` and record each move
-    (`moves`: lead, rule, reason), in two statements however many there are (a rescore's
-    chunk qualifies its leads at once). The Lead instances are updated too."""
+    (`moves`: lead, rule, reason), in three statements however many there are (a rescore's
+    chunk qualifies its leads at once). The Lead instances are updated too, and so are the
+    leads' handoffs, which carry the current stage for the conversion figures."""
     if not moves:
         return []
-    Lead.objects.filter(pk__in=[lead.pk for lead, _, _ in moves]).update(
+    lead_ids = [lead.pk for lead, _, _ in moves]
+    Lead.objects.filter(pk__in=lead_ids).update(
         stage=to_stage, stage_entered_at=now, updated_at=now
     )
+    Handoff.objects.filter(lead_id__in=lead_ids).update(lead_stage=to_stage)
     changes = [
         StageChange(
             lead=lead,

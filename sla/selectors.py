@@ -16,7 +16,9 @@ Definitions (the dashboard says them in words too):
 - acceptance rate = accepted / (accepted + rejected); not-ICP share = rejections with the
   reason "not our ICP" / (accepted + rejected): pending handoffs are not decided yet;
 - SQL: the handoff was qualified or the lead is now at SQL, opportunity or customer;
-  won: the lead is now a customer.
+  won: the lead is now a customer;
+- persona and source are the lead's when it was handed over, like the scoring model: a
+  later rescore or edit does not move a handoff to another persona's row.
 """
 
 from collections import defaultdict
@@ -32,7 +34,6 @@ from django.db.models import (
     DurationField,
     ExpressionWrapper,
     F,
-    FilteredRelation,
     IntegerField,
     OuterRef,
     Q,
@@ -220,16 +221,32 @@ def policy() -> SlaAgreement:
 
 def handoffs_for(f: ComplianceFilters) -> QuerySet:
     qs = Handoff.objects.filter(created_at__gte=f.start, created_at__lt=f.end)
+    return _narrowed(qs, f).order_by()
+
+
+def _narrowed(qs: QuerySet, f: ComplianceFilters) -> QuerySet:
+    """The handoffs `qs` under every filter but the period."""
     if f.team_id:
         qs = qs.filter(team_id=f.team_id)
     if f.rep_id:
         qs = qs.filter(owner_id=f.rep_id)
     if f.persona_id:
-        qs = qs.filter(lead__current_score__persona_id=f.persona_id)
+        qs = qs.filter(persona_id=f.persona_id)
     if f.source:
-        qs = qs.filter(lead__source=f.source)
+        qs = qs.filter(source=f.source)
     if f.model_id:
         qs = qs.filter(scoring_model_id=f.model_id)
+    return qs
+
+
+def clocks_for(f: ComplianceFilters) -> QuerySet:
+    """The SLA clocks of the handoffs `handoffs_for(f)` selects. The period is a range over
+    the handoff creation time each clock carries (index `slaclock_period`, no join); other
+    filters still go through the handoffs."""
+    qs = SlaClock.objects.filter(handoff_created_at__gte=f.start, handoff_created_at__lt=f.end)
+    narrowed = (f.team_id, f.rep_id, f.persona_id, f.source, f.model_id)
+    if any(value not in (None, "") for value in narrowed):
+        qs = qs.filter(handoff__in=_narrowed(Handoff.objects.all(), f).values("pk"))
     return qs.order_by()
 
 
@@ -257,12 +274,6 @@ def _speed_rows(row: dict) -> list[dict]:
 def speed_to_lead(handoffs: QuerySet) -> list[dict]:
     """Histogram of minutes from handoff to first touch, in one query."""
     return _speed_rows(handoffs.aggregate(**_speed_bins()))
-
-
-def _first_touch_clock() -> FilteredRelation:
-    # Served by the partial index `slaclock_first_touch` (handoff, status): an index-only
-    # read of the first-touch clocks instead of every clock row.
-    return FilteredRelation("sla_clocks", condition=Q(sla_clocks__kind=ClockKind.FIRST_TOUCH))
 
 
 def _touch_count() -> Coalesce:
@@ -338,19 +349,23 @@ def attempts(handoffs: QuerySet, *, min_attempts: int) -> dict:
     }
 
 
-def clock_counts(handoffs: QuerySet) -> dict[int | None, dict]:
+def clock_counts(f: ComplianceFilters) -> dict[int | None, dict]:
     """Per clock owner (None: nobody owned the clock), the first-touch clocks met and
-    missed and the breaches of any promise, over the clocks of these handoffs: one query
-    serves the headline figures (summed) and the rep table. Clocks count against the rep
-    who owned them, so a lead escalated away still counts against the rep who let it lapse."""
+    missed and the breaches of any promise, over the clocks of the filtered handoffs: one
+    query serves the headline figures (summed) and the rep table. Clocks count against the
+    rep who owned them, so a lead escalated away still counts against the rep who let it
+    lapse."""
     rows = (
-        SlaClock.objects.filter(handoff__in=handoffs.values("pk"))
-        .order_by()
+        clocks_for(f)
         .values("owner_id")
         .annotate(
-            met=Count("pk", filter=Q(kind=ClockKind.FIRST_TOUCH, status=ClockStatus.MET)),
-            missed=Count("pk", filter=Q(kind=ClockKind.FIRST_TOUCH, status=ClockStatus.BREACHED)),
-            breaches=Count("pk", filter=Q(status=ClockStatus.BREACHED)),
+            # Counting the (never null) status, not the id: every column read is in
+            # `slaclock_period`, so the index answers alone (an index-only scan).
+            met=Count("status", filter=Q(kind=ClockKind.FIRST_TOUCH, status=ClockStatus.MET)),
+            missed=Count(
+                "status", filter=Q(kind=ClockKind.FIRST_TOUCH, status=ClockStatus.BREACHED)
+            ),
+            breaches=Count("status", filter=Q(status=ClockStatus.BREACHED)),
         )
     )
     return {row["owner_id"]: row for row in rows}
@@ -359,8 +374,8 @@ def clock_counts(handoffs: QuerySet) -> dict[int | None, dict]:
 def rep_table(
     handoffs: QuerySet,
     *,
+    clocks: dict[int | None, dict],
     force_python: bool = False,
-    clocks: dict[int | None, dict] | None = None,
 ) -> list[dict]:
     """One row per rep who owns handoffs in the period, busiest first. Breaches and the SLA
     share count the clocks each rep owned (see `clock_counts`)."""
@@ -379,8 +394,6 @@ def rep_table(
     else:
         rows = {r["owner_id"]: r for r in owned.values("owner_id").annotate(**counts)}
         medians = _first_touch_median_by(owned, "owner_id", force_python=True)
-    if clocks is None:
-        clocks = clock_counts(handoffs)
     owner_ids = set(rows) | {owner_id for owner_id in clocks if owner_id is not None}
     names = {
         pk: f"{first} {last}".strip() or username
@@ -425,29 +438,36 @@ def weekly_trend(f: ComplianceFilters, *, weeks: int = TREND_WEEKS) -> list[dict
         source=f.source,
         model_id=f.model_id,
     )
-    # The first-touch clock joined on (handoff, kind), unique: one row per handoff, so the
-    # counts need no DISTINCT.
-    rows = (
+    # Two single-table reads: the handoffs per week, and their first-touch clocks per week
+    # of the handoff (one clock per handoff and kind) straight from the clock index.
+    handoff_rows = (
         handoffs_for(wide)
-        .annotate(ft=_first_touch_clock(), week=TruncWeek("created_at", tzinfo=tz))
+        .annotate(week=TruncWeek("created_at", tzinfo=tz))
         .values("week")
-        .annotate(
-            handoffs=Count("pk"),
-            accepted=Count("pk", filter=Q(accepted_at__isnull=False)),
-            met=Count("pk", filter=Q(ft__status=ClockStatus.MET)),
-            missed=Count("pk", filter=Q(ft__status=ClockStatus.BREACHED)),
+        .annotate(handoffs=Count("pk"), accepted=Count("pk", filter=Q(accepted_at__isnull=False)))
+    )
+    clock_rows = (
+        clocks_for(wide)
+        .filter(kind=ClockKind.FIRST_TOUCH)
+        .annotate(week=TruncWeek("handoff_created_at", tzinfo=tz))
+        .values("week")
+        .annotate(  # index-only, as in clock_counts
+            met=Count("status", filter=Q(status=ClockStatus.MET)),
+            missed=Count("status", filter=Q(status=ClockStatus.BREACHED)),
         )
     )
 
     def local_monday(value) -> date:
         return value.astimezone(tz).date() if isinstance(value, datetime) else value
 
-    by_week = {local_monday(row["week"]): row for row in rows}
+    by_week = {local_monday(row["week"]): row for row in handoff_rows}
+    clocks_by_week = {local_monday(row["week"]): row for row in clock_rows}
     trend = []
     for n in range(weeks):
         monday = first_monday + timedelta(weeks=n)
         row = by_week.get(monday, {})
-        met, missed = row.get("met", 0), row.get("missed", 0)
+        clock = clocks_by_week.get(monday, {})
+        met, missed = clock.get("met", 0), clock.get("missed", 0)
         trend.append(
             {
                 "week": monday.isoformat(),
@@ -470,7 +490,7 @@ def sales_figures(
     terms = terms or policy()
     if totals is None:
         totals = handoff_totals(handoffs, force_python=force_python)
-    clocks = clock_counts(handoffs)
+    clocks = clock_counts(f)
     met = sum(row["met"] for row in clocks.values())
     breached = sum(row["missed"] for row in clocks.values())
     durations = totals["durations"]
@@ -490,7 +510,7 @@ def sales_figures(
         "breaches": sum(row["breaches"] for row in clocks.values()),
         "speed_to_lead": _speed_rows(totals),
         "attempts": attempts(handoffs, min_attempts=terms.min_attempts),
-        "reps": rep_table(handoffs, force_python=force_python, clocks=clocks),
+        "reps": rep_table(handoffs, clocks=clocks, force_python=force_python),
         "weekly": weekly_trend(f),
         "latency": _latency(durations),
     }
@@ -547,22 +567,23 @@ def _month_end(day: date) -> date:
 
 
 BREAKDOWNS = [
-    ("by_persona", "lead__current_score__persona__name", "persona"),
-    ("by_source", "lead__source", "source"),
+    ("by_persona", "persona__name", "persona"),
+    ("by_source", "source", "source"),
     ("by_model", "scoring_model__version", "model_version"),
 ]
 
 
 def conversions(handoffs: QuerySet) -> dict[str, list[dict]]:
-    """MQL -> SQL -> won by persona, by source and by model version: one scan grouped by
-    the three together, then summed per dimension over those few group rows."""
+    """MQL -> SQL -> won by persona, by source and by model version: one scan of the
+    handoffs (each carries its lead's stage, persona and source) grouped by the three
+    together, then summed per dimension over those few group rows."""
     groups = [field for _, field, _ in BREAKDOWNS]
     rows = handoffs.values(*groups).annotate(
         mqls=Count("pk"),
         sqls=Count(
-            "pk", filter=Q(status=HandoffStatus.QUALIFIED) | Q(lead__stage__kind__in=SQL_KINDS)
+            "pk", filter=Q(status=HandoffStatus.QUALIFIED) | Q(lead_stage__kind__in=SQL_KINDS)
         ),
-        won=Count("pk", filter=Q(lead__stage__kind=StageKind.CUSTOMER)),
+        won=Count("pk", filter=Q(lead_stage__kind=StageKind.CUSTOMER)),
     )
     sums: dict[str, dict] = {name: defaultdict(lambda: [0, 0, 0]) for name, _, _ in BREAKDOWNS}
     for row in rows:

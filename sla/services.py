@@ -74,6 +74,7 @@ def _clock(
         agreement=agreement,
         owner_id=handoff.owner_id,
         started_at=start,
+        handoff_created_at=handoff.created_at,
         warn_at=warn,
         due_at=due,
         next_check_at=warn,
@@ -84,7 +85,15 @@ def clock_start(
     *, handoff: Handoff, kind: str, agreement: SlaAgreement, calendar: Calendar, start: datetime
 ) -> SlaClock:
     clock = _clock(handoff=handoff, kind=kind, agreement=agreement, calendar=calendar, start=start)
-    fields = ("agreement", "owner_id", "started_at", "warn_at", "due_at", "next_check_at")
+    fields = (
+        "agreement",
+        "owner_id",
+        "started_at",
+        "handoff_created_at",
+        "warn_at",
+        "due_at",
+        "next_check_at",
+    )
     clock, _ = SlaClock.objects.get_or_create(
         handoff=handoff, kind=kind, defaults={f: getattr(clock, f) for f in fields}
     )

@@ -68,6 +68,15 @@ class Handoff(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     reject_reason = models.CharField(max_length=30, choices=RejectReason.choices, blank=True)
     reject_note = models.TextField(blank=True)
+    # What Marketing's conversion figures group and filter by, on the handoff itself so a
+    # period's figures read the handoffs alone (no join to a million leads). The persona and
+    # source are the lead's when it was handed over, as the scoring model is; the stage is
+    # the lead's current one (SQL, won), kept in step by leads_move.
+    lead_stage = models.ForeignKey("leads.Stage", on_delete=models.PROTECT, related_name="+")
+    persona = models.ForeignKey(
+        "personas.Persona", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    source = models.CharField(max_length=100, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -72,6 +72,9 @@ def handoffs_create(
             why=q.why,
             status=HandoffStatus.POOL,
             created_at=now,
+            lead_stage_id=q.lead.stage_id,
+            persona_id=_persona_id(q.lead),
+            source=q.lead.source,
         )
         for q in qualified
         if q.qualification.pk not in done
@@ -88,6 +91,15 @@ def handoffs_create(
     # in between; the reconciler still re-drives a handoff never notified).
     handoffs_notify(handoffs=handoffs, now=now, fresh=True)
     return handoffs
+
+
+def _persona_id(lead: Lead) -> int | None:
+    """The persona of the lead's current score (select_related("current_score") saves the
+    query per lead)."""
+    try:
+        return lead.current_score.persona_id
+    except LeadScore.DoesNotExist:
+        return None
 
 
 def handoff_create(

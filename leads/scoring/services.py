@@ -434,7 +434,9 @@ def leads_qualify(*, crossings: list[tuple[int, Score]], now: datetime) -> int:
         )
         leads = [
             lead
-            for lead in locked.select_related("stage").filter(pk__in=scores).order_by("pk")
+            for lead in locked.select_related("stage", "current_score")
+            .filter(pk__in=scores)
+            .order_by("pk")
             if lead.stage.kind in PRE_MQL_KINDS and not lead.is_erased
         ]
         if not leads:

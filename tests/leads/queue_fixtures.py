@@ -61,6 +61,7 @@ def make_handoff(
     )
     return Handoff.objects.create(
         lead=lead,
+        lead_stage_id=lead.stage_id,
         qualification=qualification,
         score=score or {"fit": 30, "engagement": 25, "total": 55},
         why="Fit 30 and engagement 25 clear the MQL line; asked for a demo.",

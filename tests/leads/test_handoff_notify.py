@@ -41,6 +41,7 @@ def make_handoff(*, n=1, status=HandoffStatus.POOL, team=None, owner=None) -> Ha
     )
     return Handoff.objects.create(
         lead=lead,
+        lead_stage_id=lead.stage_id,
         qualification=qualification,
         score={"fit": 25, "engagement": 21, "total": 46, "lines": [{"text": "Logistics +15"}]},
         why="Fit 25 (at least 20) and engagement 21 (at least 20)",

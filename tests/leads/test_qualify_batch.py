@@ -130,6 +130,22 @@ def test_a_batch_is_handed_over_routed_clocked_and_notified_like_single_leads(de
     assert all(h.accept_due_at is None for h in retail)
     accept = SlaClock.objects.get(handoff=handoffs[0], kind=ClockKind.ACCEPT)
     assert (accept.owner_id, handoffs[0].accept_due_at) == (rep.pk, accept.due_at)
+    # Each clock carries its handoff's creation time: the dashboards pick clocks by it.
+    assert set(
+        SlaClock.objects.filter(handoff__in=handoffs).values_list("handoff_created_at", flat=True)
+    ) == {NOW}
+
+    # Each handoff carries what the conversion figures group by: the lead's stage, and the
+    # persona and source it had when handed over.
+    leads = Lead.objects.select_related("current_score").in_bulk(ids)
+    assert [(h.lead_stage_id, h.persona_id, h.source) for h in handoffs] == [
+        (
+            leads[h.lead_id].stage_id,
+            leads[h.lead_id].current_score.persona_id,
+            leads[h.lead_id].source,
+        )
+        for h in handoffs
+    ]
 
     # Outbox: the owner in the app and by email plus the team's webhook; a pool lead
     # notifies every member of its team; every handoff is marked notified.

@@ -7,9 +7,11 @@ import pytest
 
 from leads.handoff import services
 from leads.handoff.models import HandoffStatus, RejectReason, Touch
-from leads.models import Lead, StageChange, StageKind
+from leads.models import Lead, LeadScore, StageChange, StageKind
 from smarketing.errors import ApplicationError, Conflict
+from tests.factories import PersonaFactory
 from tests.leads.queue_fixtures import NOW, make_handoff, make_team
+from tests.leads.scoring_fixtures import make_model
 
 pytestmark = pytest.mark.django_db
 
@@ -205,6 +207,11 @@ def test_qualify_and_disqualify_close_the_handoff_and_move_the_lead(rep):
     lost.refresh_from_db()
     assert (won.status, _stage_kind(won)) == (HandoffStatus.QUALIFIED, StageKind.SQL)
     assert (lost.status, _stage_kind(lost)) == (HandoffStatus.DISQUALIFIED, StageKind.DISQUALIFIED)
+    # The handoffs carry their lead's current stage for the conversion figures.
+    assert (won.lead_stage.kind, lost.lead_stage.kind) == (
+        StageKind.SQL,
+        StageKind.DISQUALIFIED,
+    )
     assert won.closed_at == lost.closed_at == NOW
     kinds = list(
         StageChange.objects.filter(lead=won.lead_id)
@@ -224,6 +231,17 @@ def test_a_lead_rejected_and_qualifying_again_gets_a_new_handoff(rep):
     services.handoff_claim(handoff_id=handoff.pk, user=rep, now=NOW)
     services.handoff_reject(handoff_id=handoff.pk, user=rep, reason="not_icp", now=NOW)
     lead = Lead.objects.get(pk=handoff.lead_id)
+    persona = PersonaFactory(name="Ops leader")
+    LeadScore.objects.create(
+        lead=lead,
+        model=make_model(),
+        fit=60,
+        engagement=40,
+        total=100,
+        is_mql=True,
+        persona=persona,
+        scored_at=NOW,
+    )
     requalified = lead_change_stage(
         lead=lead, to_stage=Stage.objects.get(slug="mql"), now=NOW + timedelta(days=30)
     )
@@ -238,6 +256,10 @@ def test_a_lead_rejected_and_qualifying_again_gets_a_new_handoff(rep):
     assert second.pk != handoff.pk
     assert Handoff.objects.filter(lead=lead).count() == 2
     assert second.is_open
+    # Both handoffs follow the lead back to MQL; the new one records the lead's source.
+    handoff.refresh_from_db()
+    assert handoff.lead_stage.kind == second.lead_stage.kind == StageKind.MQL
+    assert (second.source, second.persona) == (lead.source, persona)
 
 
 def test_claim_next_takes_the_earliest_due_before_older_ones_without_a_due_time(rep):

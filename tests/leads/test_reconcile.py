@@ -38,7 +38,11 @@ def test_handoffs_never_notified_are_re_driven(monkeypatch):
     lead = make_lead(1)
     change = StageChange.objects.create(lead=lead, to_stage=lead.stage, changed_at=NOW)
     old = Handoff.objects.create(
-        lead=lead, qualification=change, why="x", created_at=NOW - timedelta(minutes=10)
+        lead=lead,
+        lead_stage_id=lead.stage_id,
+        qualification=change,
+        why="x",
+        created_at=NOW - timedelta(minutes=10),
     )
     assert unnotified_handoffs(now=NOW) == [old.pk]
     from leads.handoff import tasks as handoff_tasks

@@ -27,7 +27,11 @@ def make_handoff(*, now: datetime = NOW, lead=None, **lead_fields) -> Handoff:
         lead=lead, from_stage=lead.stage, to_stage=mql, changed_at=now
     )
     return Handoff.objects.create(
-        lead=lead, qualification=qualification, why="Fits and engaged", created_at=now
+        lead=lead,
+        lead_stage_id=lead.stage_id,
+        qualification=qualification,
+        why="Fits and engaged",
+        created_at=now,
     )
 
 

@@ -130,6 +130,9 @@ def build(*, users: dict) -> Dataset:
 
         handoff = Handoff.objects.create(
             lead=lead,
+            lead_stage_id=lead.stage_id,
+            persona=personas.get(row.persona),
+            source=row.source,
             qualification=change,
             scoring_model=models[row.model],
             why="fixture",
@@ -165,6 +168,7 @@ def build(*, users: dict) -> Dataset:
                 status=status,
                 owner=owner,
                 started_at=row.created,
+                handoff_created_at=handoff.created_at,
                 warn_at=row.created + timedelta(minutes=window * 0.75),
                 due_at=due,
                 next_check_at=due,

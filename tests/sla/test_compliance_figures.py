@@ -168,6 +168,44 @@ def test_conversion_by_source_persona_and_model_version(data):
     ]  # fmt: skip
 
 
+def test_a_stage_move_after_the_handoff_moves_its_conversion(data):
+    from leads.models import Lead, Stage
+    from leads.services import lead_change_stage
+
+    # Row 2 (webinar, Ops leader, still an MQL) becomes a customer.
+    lead = Lead.objects.get(pk=data.handoffs[1].lead_id)
+    lead_change_stage(
+        lead=lead, to_stage=Stage.objects.get(slug="customer"), now=fx.NOW, force=True
+    )
+    marketing = selectors.marketing_figures(fx.november())
+    webinar = next(r for r in marketing["by_source"] if r["source"] == "webinar")
+    assert (webinar["mqls"], webinar["sqls"], webinar["won"]) == (4, 3, 1)
+    ops = next(r for r in marketing["by_persona"] if r["persona"] == "Ops leader")
+    assert (ops["sqls"], ops["won"]) == (3, 2)
+
+
+def test_persona_and_source_stay_those_of_the_handoff(data):
+    from leads.models import Lead, LeadScore
+
+    # Row 5's lead (ads, Founder) is later rescored as an Ops leader and its source edited.
+    lead_id = data.handoffs[4].lead_id
+    LeadScore.objects.filter(lead_id=lead_id).update(persona=data.personas["Ops leader"])
+    Lead.objects.filter(pk=lead_id).update(source="webinar")
+    marketing = selectors.marketing_figures(fx.november())
+    assert {r["persona"]: r["mqls"] for r in marketing["by_persona"]} == {
+        "Founder": 4,
+        "Ops leader": 4,
+        "(none)": 3,
+    }
+    assert {r["source"]: r["mqls"] for r in marketing["by_source"]} == {
+        "ads": 4,
+        "webinar": 4,
+        "(none)": 3,
+    }
+    founder = selectors.marketing_figures(fx.november(persona_id=data.personas["Founder"].pk))
+    assert founder["mqls_delivered"] == 4
+
+
 def test_filters_narrow_every_figure(data, rep2):
     assert selectors.sales_figures(fx.november(rep_id=rep2.pk))["handoffs"] == 4
     us = selectors.sales_figures(fx.november(team_id=data.teams["US"].pk))
@@ -180,6 +218,12 @@ def test_filters_narrow_every_figure(data, rep2):
     assert v2["mqls_delivered"] == 5  # rows 7-11
     first_week = selectors.filters_for_days(fx.NOVEMBER[0], fx.NOVEMBER[0].replace(day=8))
     assert selectors.sales_figures(first_week)["handoffs"] == 4
+    # Clocks are picked by their handoff's time and narrowed through the handoffs: Lee's
+    # four handoffs (rows 6-9) breached every first-touch clock and three accept clocks.
+    lee = selectors.sales_figures(fx.november(rep_id=rep2.pk))
+    assert (lee["first_touch_met"], lee["first_touch_breached"], lee["breaches"]) == (0, 4, 7)
+    lee_weeks = selectors.weekly_trend(fx.november(rep_id=rep2.pk))
+    assert [w["within_sla_pct"] for w in lee_weeks if w["handoffs"]] == [0.0, 0.0]
 
 
 def test_commitment_is_pro_rata_for_part_of_a_month(data):
@@ -206,6 +250,7 @@ def test_postgres_percentiles_equal_the_python_fallback(data):
     assert selectors.duration_stats(handoffs) == selectors.duration_stats(
         handoffs, force_python=True
     )
-    in_db = selectors.rep_table(handoffs)
-    in_python = selectors.rep_table(handoffs, force_python=True)
+    clocks = selectors.clock_counts(fx.november())
+    in_db = selectors.rep_table(handoffs, clocks=clocks)
+    in_python = selectors.rep_table(handoffs, clocks=clocks, force_python=True)
     assert in_db == in_python

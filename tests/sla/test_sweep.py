@@ -73,6 +73,7 @@ def handoff_for(n, *, team, owner, at):
     )
     return Handoff.objects.create(
         lead=lead,
+        lead_stage_id=lead.stage_id,
         qualification=change,
         why="test",
         team=team,
