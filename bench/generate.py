@@ -653,13 +653,14 @@ def populate(*, at_scale: float, log: Callable[[str], None] = print, rebuild_ind
                     f"{sc_id}\t{lead_id}\t{stages['mql']}\t{stages[STAGE_FOR_STATUS[status]]}\t"
                     f"{owner}\t\tbench\t{at(accepted if status != 'rejected' else assigned)}\n"
                 )
+            n_touches = rng.randrange(1, 7) if owner and status != "assigned" else 0
             h_id += 1
             handoff_lines.append(
                 f"{h_id}\t{lead_id}\t{qualification}\t{ref['model_id']}\t{{}}\t"
                 f"Crossed the MQL line\t{status}\t{team}\t{owner or na}\t{at(created)}\t"
                 f"{at(created + 3600)}\t{at(created + 300)}\t{at(created)}\t{assigned_at}\t"
                 f"{accepted_at}\t{first_touch_at}\t{closed_at}\t{reject_reason}\t\t"
-                f"{stages[STAGE_FOR_STATUS[status]]}\t{SOURCES[i % len(SOURCES)]}\n"
+                f"{stages[STAGE_FOR_STATUS[status]]}\t{SOURCES[i % len(SOURCES)]}\t{n_touches}\n"
             )
             for kind, due in (("accept", 3600), ("first_touch", 300)):
                 c_id += 1
@@ -677,15 +678,14 @@ def populate(*, at_scale: float, log: Callable[[str], None] = print, rebuild_ind
                     f"{owner or na}\t{at(created)}\t{at(created)}\t{at(created + due * 3 // 4)}\t"
                     f"{at(created + due)}\t{met_at}\t{breached_at}\t{at(created + due)}\n"
                 )
-            if owner and status != "assigned":
-                for k in range(rng.randrange(1, 7)):
-                    t_id += 1
-                    kind = ("call", "email", "call", "meeting")[k % 4]
-                    outcome = ("no_answer", "voicemail", "connected")[rng.randrange(3)]
-                    touch_lines.append(
-                        f"{t_id}\t{h_id}\t{lead_id}\t{owner}\t{kind}\t{outcome}\t\t"
-                        f"{at(touched + k * 86400)}\n"
-                    )
+            for k in range(n_touches):
+                t_id += 1
+                kind = ("call", "email", "call", "meeting")[k % 4]
+                outcome = ("no_answer", "voicemail", "connected")[rng.randrange(3)]
+                touch_lines.append(
+                    f"{t_id}\t{h_id}\t{lead_id}\t{owner}\t{kind}\t{outcome}\t\t"
+                    f"{at(touched + k * 86400)}\n"
+                )
         copy_rows(
             cur,
             "leads_stagechange",
@@ -726,6 +726,7 @@ def populate(*, at_scale: float, log: Callable[[str], None] = print, rebuild_ind
                 "reject_note",
                 "lead_stage_id",
                 "source",
+                "touch_count",
             ),
             iter(handoff_lines),
         )

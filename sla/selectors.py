@@ -34,16 +34,13 @@ from django.db.models import (
     DurationField,
     ExpressionWrapper,
     F,
-    IntegerField,
-    OuterRef,
     Q,
     QuerySet,
-    Subquery,
 )
 from django.db.models.functions import Coalesce, TruncWeek
 from django.utils import timezone
 
-from leads.handoff.models import Handoff, HandoffStatus, RejectReason, Touch
+from leads.handoff.models import Handoff, HandoffStatus, RejectReason
 from leads.models import StageKind
 from sla.models import ClockKind, ClockStatus, SlaAgreement, SlaClock
 from sla.services import active_agreement
@@ -276,19 +273,6 @@ def speed_to_lead(handoffs: QuerySet) -> list[dict]:
     return _speed_rows(handoffs.aggregate(**_speed_bins()))
 
 
-def _touch_count() -> Coalesce:
-    """The outer handoff's touches, counted through the touch index: one probe per handoff
-    of the period, where a join would read every touch ever logged."""
-    per_handoff = (
-        Touch.objects.filter(handoff=OuterRef("pk"))
-        .order_by()
-        .values("handoff")
-        .annotate(n=Count("*"))  # not Count("pk"): the touch index alone answers it
-        .values("n")
-    )
-    return Coalesce(Subquery(per_handoff, output_field=IntegerField()), 0)
-
-
 def handoff_totals(
     handoffs: QuerySet,
     *,
@@ -322,14 +306,13 @@ def handoff_totals(
 def attempts(handoffs: QuerySet, *, min_attempts: int) -> dict:
     """Touches per lead against the policy's minimum: average, share meeting it, and a
     distribution 0, 1, ... min_attempts or more. Rejected handoffs owe no attempts. One
-    query: the handoffs grouped by how many touches each has."""
+    query: the handoffs grouped by the touch count each carries."""
     leads_by_touches = dict(
         handoffs.exclude(status=HandoffStatus.REJECTED)
         .order_by()
-        .annotate(n_touches=_touch_count())
-        .values("n_touches")
+        .values("touch_count")
         .annotate(leads=Count("pk"))
-        .values_list("n_touches", "leads")
+        .values_list("touch_count", "leads")
     )
     total = sum(leads_by_touches.values())
     touches = sum(n * leads for n, leads in leads_by_touches.items())

@@ -77,6 +77,9 @@ class Handoff(models.Model):
         "personas.Persona", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     source = models.CharField(max_length=100, blank=True)
+    # How many touches the rep logged, counted by handoff_touch as it records each one: the
+    # attempts figures read it instead of counting every handoff's touches.
+    touch_count = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at"]

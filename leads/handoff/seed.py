@@ -146,6 +146,7 @@ def _close_history(*, rng: random.Random, contents: list[int], now: datetime) ->
             )
         Touch.objects.bulk_create(touches)
         fields["first_touch_at"] = min(t.touched_at for t in touches)
+        fields["touch_count"] = len(touches)
         Handoff.objects.filter(pk=handoff.pk).update(**fields)
 
 

@@ -87,13 +87,13 @@ def _open_owned(user) -> QuerySet:
 
 
 def my_leads(user) -> list[Handoff]:
-    """The user's open handoffs with how many touches each has and when the last was."""
+    """The user's open handoffs with when the last touch was (each counts its own)."""
     if not can_work_queue(user):
         raise PermissionDenied
     qs = (
         _open_owned(user)
         .select_related(*_QUEUE_RELATED)
-        .annotate(touch_count=Count("touches"), last_touch_at=Max("touches__touched_at"))
+        .annotate(last_touch_at=Max("touches__touched_at"))
     )
     return list(_by_due(qs))
 

@@ -9,7 +9,8 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import connection, connections, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 
 from leads.handoff.models import (
     Handoff,
@@ -590,8 +591,10 @@ def touch_log(
             note=(note or "").strip(),
             touched_at=now,
         )
-        Handoff.objects.filter(pk=handoff.pk, first_touch_at__isnull=True).update(
-            first_touch_at=now
+        # Under the row lock: the count stays exact, the first touch is stamped once.
+        Handoff.objects.filter(pk=handoff.pk).update(
+            touch_count=F("touch_count") + 1,
+            first_touch_at=Coalesce("first_touch_at", Value(now)),
         )
         return touch
 

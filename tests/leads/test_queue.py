@@ -155,7 +155,7 @@ def test_reject_needs_a_known_reason_and_a_note_for_other(rep):
     assert type(handoff).objects.get(pk=handoff.pk).status == HandoffStatus.ASSIGNED
 
 
-def test_first_touch_is_stamped_once(rep):
+def test_first_touch_is_stamped_once_and_every_touch_counted(rep):
     from tests.factories import ContentPieceFactory
 
     piece = ContentPieceFactory()
@@ -173,7 +173,7 @@ def test_first_touch_is_stamped_once(rep):
         now=first + timedelta(hours=1),
     )
     handoff.refresh_from_db()
-    assert handoff.first_touch_at == first
+    assert (handoff.first_touch_at, handoff.touch_count) == (first, 2)
     touches = list(Touch.objects.filter(handoff=handoff).order_by("touched_at"))
     assert [(t.kind, t.outcome, t.content_id) for t in touches] == [
         ("call", "voicemail", None),

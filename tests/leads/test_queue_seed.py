@@ -6,6 +6,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db.models import Count
 from django.utils import timezone
 
 from leads.handoff import seed
@@ -36,6 +37,12 @@ def test_demo_handoffs_cover_every_state_and_seed_once():
     accepted = Handoff.objects.filter(status=HandoffStatus.ACCEPTED)
     assert not accepted.filter(first_touch_at__isnull=True).exists()
     assert Touch.objects.filter(content__isnull=False).exists()
+    # What each handoff carries for the dashboards agrees with the rows it summarises.
+    counted = Handoff.objects.annotate(n=Count("touches")).select_related("lead")
+    assert [(h.touch_count, h.lead_stage_id, h.source) for h in counted] == [
+        (h.n, h.lead.stage_id, h.lead.source) for h in counted
+    ]
+    assert any(h.touch_count for h in counted)
 
     before = (
         list(Handoff.objects.order_by("id").values_list("id", "status", "owner_id")),

@@ -133,6 +133,7 @@ def build(*, users: dict) -> Dataset:
             lead_stage_id=lead.stage_id,
             persona=personas.get(row.persona),
             source=row.source,
+            touch_count=row.touches,
             qualification=change,
             scoring_model=models[row.model],
             why="fixture",
