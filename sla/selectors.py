@@ -22,7 +22,7 @@ Definitions (the dashboard says them in words too):
 """
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from math import ceil, floor
 
@@ -217,23 +217,24 @@ def policy() -> SlaAgreement:
 
 
 def handoffs_for(f: ComplianceFilters) -> QuerySet:
-    qs = Handoff.objects.filter(created_at__gte=f.start, created_at__lt=f.end)
-    return _narrowed(qs, f).order_by()
+    period = Q(created_at__gte=f.start, created_at__lt=f.end)
+    return Handoff.objects.filter(period, _narrowing(f)).order_by()
 
 
-def _narrowed(qs: QuerySet, f: ComplianceFilters) -> QuerySet:
-    """The handoffs `qs` under every filter but the period."""
+def _narrowing(f: ComplianceFilters) -> Q:
+    """Every filter but the period, on the handoffs (an empty Q when there is none)."""
+    q = Q()
     if f.team_id:
-        qs = qs.filter(team_id=f.team_id)
+        q &= Q(team_id=f.team_id)
     if f.rep_id:
-        qs = qs.filter(owner_id=f.rep_id)
+        q &= Q(owner_id=f.rep_id)
     if f.persona_id:
-        qs = qs.filter(persona_id=f.persona_id)
+        q &= Q(persona_id=f.persona_id)
     if f.source:
-        qs = qs.filter(source=f.source)
+        q &= Q(source=f.source)
     if f.model_id:
-        qs = qs.filter(scoring_model_id=f.model_id)
-    return qs
+        q &= Q(scoring_model_id=f.model_id)
+    return q
 
 
 def clocks_for(f: ComplianceFilters) -> QuerySet:
@@ -241,9 +242,8 @@ def clocks_for(f: ComplianceFilters) -> QuerySet:
     the handoff creation time each clock carries (index `slaclock_period`, no join); other
     filters still go through the handoffs."""
     qs = SlaClock.objects.filter(handoff_created_at__gte=f.start, handoff_created_at__lt=f.end)
-    narrowed = (f.team_id, f.rep_id, f.persona_id, f.source, f.model_id)
-    if any(value not in (None, "") for value in narrowed):
-        qs = qs.filter(handoff__in=_narrowed(Handoff.objects.all(), f).values("pk"))
+    if narrowing := _narrowing(f):
+        qs = qs.filter(handoff__in=Handoff.objects.filter(narrowing).values("pk"))
     return qs.order_by()
 
 
@@ -412,15 +412,7 @@ def weekly_trend(f: ComplianceFilters, *, weeks: int = TREND_WEEKS) -> list[dict
     tz = timezone.get_current_timezone()
     last_day = (f.end.astimezone(tz) - timedelta(microseconds=1)).date()
     first_monday = last_day - timedelta(days=last_day.weekday()) - timedelta(weeks=weeks - 1)
-    wide = ComplianceFilters(
-        start=day_start(first_monday),
-        end=f.end,
-        team_id=f.team_id,
-        rep_id=f.rep_id,
-        persona_id=f.persona_id,
-        source=f.source,
-        model_id=f.model_id,
-    )
+    wide = replace(f, start=day_start(first_monday))
     # Two single-table reads: the handoffs per week, and their first-touch clocks per week
     # of the handoff (one clock per handoff and kind) straight from the clock index.
     handoff_rows = (
