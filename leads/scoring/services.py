@@ -532,10 +532,16 @@ def backlog_add(*, lead_ids: Iterable[int], now: datetime) -> None:
         return
     if connection.vendor == "postgresql":
         # One array parameter instead of a model instance per lead (a 1,000-event batch).
+        # A lead already waiting is locked, not rewritten (`DO UPDATE ... WHERE false` locks
+        # the row it meets; DO NOTHING would not): until the caller's events commit, a
+        # drainer skips the row instead of taking it and scoring without those events, with
+        # nothing left to score them later.
+        table = ScoringBacklog._meta.db_table
         with connection.cursor() as cursor:
             cursor.execute(
-                f"INSERT INTO {ScoringBacklog._meta.db_table} (lead_id, queued_at) "
-                "SELECT unnest(%s::bigint[]), %s ON CONFLICT (lead_id) DO NOTHING",
+                f"INSERT INTO {table} AS b (lead_id, queued_at) "
+                "SELECT unnest(%s::bigint[]), %s "
+                "ON CONFLICT (lead_id) DO UPDATE SET queued_at = b.queued_at WHERE false",
                 [lead_ids, now],
             )
         return

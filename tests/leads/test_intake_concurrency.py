@@ -5,11 +5,13 @@ import threading
 
 import pytest
 from django.conf import settings
-from django.db import connections
+from django.db import connections, transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from leads.models import Activity, Lead
+from leads.scoring import services
+from leads.scoring.models import ScoringBacklog
 from smarketing.models import IngestKey
 from tests.leads.factories import LeadFactory
 
@@ -114,3 +116,40 @@ def test_a_thousand_events_for_new_people_create_them_set_based(key_client):
     lead = Lead.objects.get(email="new7@x.example")
     assert (lead.company, lead.attributes, lead.stage.slug) == ("X", {"tier": "gold"}, "lead")
     assert lead.stage_changes.get().rule.startswith("api key ")
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not settings.IS_POSTGRES, reason="needs PostgreSQL's concurrent writers")
+@pytest.mark.django_db(transaction=True)
+def test_a_drainer_leaves_a_lead_whose_new_event_is_still_committing():
+    """The lead already waits on the backlog when a new event for it is stored. A drainer
+    that ran before that event committed would score without it and take the lead off the
+    backlog, and nothing would ever score the event: it must leave the lead waiting."""
+    lead = LeadFactory(email="waiting@example.com")
+    now = timezone.now()
+    services.backlog_add(lead_ids=[lead.pk], now=now)  # from an earlier event
+    stored, release = threading.Event(), threading.Event()
+
+    def ingest():
+        try:
+            with transaction.atomic():
+                Activity.objects.create(
+                    lead=lead, type="page_view", occurred_at=now, received_at=now, properties={}
+                )
+                services.backlog_add(lead_ids=[lead.pk], now=now)
+                stored.set()
+                assert release.wait(10)
+        finally:
+            connections.close_all()
+
+    writer = threading.Thread(target=ingest)
+    writer.start()
+    assert stored.wait(10)
+    try:
+        taken = services.backlog_drain(now=timezone.now())
+    finally:
+        release.set()
+        writer.join()
+    assert taken == 0
+    assert ScoringBacklog.objects.filter(lead=lead).exists()
+    assert services.backlog_drain(now=timezone.now()) == 1  # once the event is in
