@@ -36,6 +36,7 @@ from django.db.models import (
     F,
     Q,
     QuerySet,
+    Sum,
 )
 from django.db.models.functions import Coalesce, TruncWeek
 from django.utils import timezone
@@ -278,10 +279,11 @@ def handoff_totals(
     *,
     force_python: bool = False,
     with_durations: bool = True,
+    min_attempts: int | None = None,
 ) -> dict:
-    """Every count over the period's handoffs that both sides show, the speed-to-lead bins
-    and the duration percentiles (in the same pass on PostgreSQL): one pass over the
-    handoffs whatever the number of figures."""
+    """Every count over the period's handoffs that both sides show, the speed-to-lead bins,
+    the attempts against `min_attempts` (when given) and the duration percentiles (in the
+    same pass on PostgreSQL): one pass over the handoffs whatever the number of figures."""
     aggregates = {
         "handoffs": Count("pk"),
         "accepted": Count("pk", filter=Q(accepted_at__isnull=False)),
@@ -291,6 +293,7 @@ def handoff_totals(
         ),
         "touched": Count("pk", filter=Q(first_touch_at__isnull=False)),
         **_speed_bins(),
+        **(_attempt_counts(min_attempts) if min_attempts is not None else {}),
     }
     database_percentiles = with_durations and _use_database_percentiles(force_python)
     if database_percentiles:
@@ -303,22 +306,27 @@ def handoff_totals(
     return totals
 
 
-def attempts(handoffs: QuerySet, *, min_attempts: int) -> dict:
+def _attempt_counts(min_attempts: int) -> dict:
+    """The handoffs that owe attempts (rejected ones do not) by the touch count each
+    carries: 0, 1, ... min_attempts or more, and their touches in all."""
+    owed = ~Q(status=HandoffStatus.REJECTED)
+    counts = {
+        f"touches_{n}": Count("pk", filter=owed & Q(touch_count=n)) for n in range(min_attempts)
+    }
+    counts["touches_enough"] = Count("pk", filter=owed & Q(touch_count__gte=min_attempts))
+    counts["touches_owed"] = Count("pk", filter=owed)
+    counts["touches_logged"] = Coalesce(Sum("touch_count", filter=owed), 0)
+    return counts
+
+
+def attempts(totals: dict, *, min_attempts: int) -> dict:
     """Touches per lead against the policy's minimum: average, share meeting it, and a
-    distribution 0, 1, ... min_attempts or more. Rejected handoffs owe no attempts. One
-    query: the handoffs grouped by the touch count each carries."""
-    leads_by_touches = dict(
-        handoffs.exclude(status=HandoffStatus.REJECTED)
-        .order_by()
-        .values("touch_count")
-        .annotate(leads=Count("pk"))
-        .values_list("touch_count", "leads")
-    )
-    total = sum(leads_by_touches.values())
-    touches = sum(n * leads for n, leads in leads_by_touches.items())
-    meeting = sum(leads for n, leads in leads_by_touches.items() if n >= min_attempts)
+    distribution 0, 1, ... min_attempts or more, from `handoff_totals(...,
+    min_attempts=min_attempts)`."""
+    total, touches = totals["touches_owed"], totals["touches_logged"]
+    meeting = totals["touches_enough"]
     distribution = [
-        {"touches": str(n), "leads": leads_by_touches.get(n, 0)} for n in range(min_attempts)
+        {"touches": str(n), "leads": totals[f"touches_{n}"]} for n in range(min_attempts)
     ]
     distribution.append({"touches": f"{min_attempts}+", "leads": meeting})
     return {
@@ -464,7 +472,9 @@ def sales_figures(
     handoffs = handoffs_for(f)
     terms = terms or policy()
     if totals is None:
-        totals = handoff_totals(handoffs, force_python=force_python)
+        totals = handoff_totals(
+            handoffs, force_python=force_python, min_attempts=terms.min_attempts
+        )
     clocks = clock_counts(f)
     met = sum(row["met"] for row in clocks.values())
     breached = sum(row["missed"] for row in clocks.values())
@@ -484,7 +494,7 @@ def sales_figures(
         "within_sla_pct": _share(met, met + breached),
         "breaches": sum(row["breaches"] for row in clocks.values()),
         "speed_to_lead": _speed_rows(totals),
-        "attempts": attempts(handoffs, min_attempts=terms.min_attempts),
+        "attempts": attempts(totals, min_attempts=terms.min_attempts),
         "reps": rep_table(handoffs, clocks=clocks, force_python=force_python),
         "weekly": weekly_trend(f),
         "latency": _latency(durations),
@@ -643,7 +653,9 @@ class Compliance:
 def compliance(f: ComplianceFilters, *, sales: bool = True, marketing: bool = True) -> Compliance:
     terms = policy()
     # Both sides count the same handoffs: one pass serves the two.
-    totals = handoff_totals(handoffs_for(f), with_durations=sales)
+    totals = handoff_totals(
+        handoffs_for(f), with_durations=sales, min_attempts=terms.min_attempts if sales else None
+    )
     return Compliance(
         filters=f,
         terms=terms,
