@@ -50,7 +50,10 @@ def field_label(field: str) -> str:
 
 def lead_value(lead: Any, field: str) -> Any:
     """A lead's value for a rule field, from a model instance or a `.values()` dict."""
-    get = lead.get if isinstance(lead, Mapping) else lambda name: getattr(lead, name, None)
+    # `type(...) is dict` first: the bulk paths' rows are plain dicts, and an isinstance
+    # check against the Mapping ABC was a seventh of a rescore chunk's Python.
+    mapping = type(lead) is dict or isinstance(lead, Mapping)
+    get = lead.get if mapping else lambda name: getattr(lead, name, None)
     if field.startswith(ATTRIBUTE_PREFIX):
         attributes = get("attributes") or {}
         return attributes.get(field[len(ATTRIBUTE_PREFIX) :])
