@@ -217,6 +217,7 @@ PG_SETTINGS = (
     "max_connections",
     "random_page_cost",
     "jit",
+    "autovacuum",
 )
 LIBRARIES = (
     "django",

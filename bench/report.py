@@ -64,7 +64,7 @@ def markdown(doc: dict) -> str:
         f"- **PostgreSQL** {pg['server_version']}: synchronous_commit={pg['synchronous_commit']}, "
         f"fsync={pg['fsync']}, shared_buffers={pg['shared_buffers']}, "
         f"work_mem={pg['work_mem']}, effective_cache_size={pg['effective_cache_size']}, "
-        f"jit={pg['jit']}. Redis {m['redis']}.",
+        f"jit={pg['jit']}, autovacuum={pg.get('autovacuum', '?')}. Redis {m['redis']}.",
         "- **Libraries**: " + ", ".join(f"{k} {v}" for k, v in m["libraries"].items() if v) + ".",
         "- **Set-up**: gunicorn `smarketing.wsgi`, 2 workers (gthread, 4 threads, keep-alive),",
         "  Celery worker (2 processes, Redis broker), no beat; the load generator",
