@@ -120,32 +120,23 @@ DURATIONS = {
 
 
 class PercentileCont(Aggregate):
-    """PostgreSQL's continuous percentile; nulls are skipped like any aggregate input."""
+    """PostgreSQL's continuous percentile; nulls are skipped like any aggregate input. Given
+    several fractions, it answers them all from one sort, as an array in the same order."""
 
     function = "PERCENTILE_CONT"
     template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
     output_field = DurationField()
 
-    def __init__(self, expression, fraction: float, **extra):
-        # A literal we control (0.5 or 0.9), never user input.
-        super().__init__(expression, fraction=repr(float(fraction)), **extra)
+    def __init__(self, expression, fraction: float | tuple[float, ...], **extra):
+        # Literals we control (0.5, 0.9), never user input.
+        if isinstance(fraction, tuple):
+            from django.contrib.postgres.fields import ArrayField
 
-
-class PercentilesCont(PercentileCont):
-    """Several continuous percentiles of one input in a single sort, as an array
-    (PostgreSQL's `percentile_cont(ARRAY[...])`)."""
-
-    def __init__(self, expression, fractions: tuple[float, ...], **extra):
-        from django.contrib.postgres.fields import ArrayField
-
-        literal = "ARRAY[" + ", ".join(repr(float(f)) for f in fractions) + "]"
-        Aggregate.__init__(
-            self,
-            expression,
-            fraction=literal,
-            output_field=ArrayField(DurationField()),
-            **extra,
-        )
+            extra["output_field"] = ArrayField(DurationField())
+            literal = "ARRAY[" + ", ".join(repr(float(f)) for f in fraction) + "]"
+        else:
+            literal = repr(float(fraction))
+        super().__init__(expression, fraction=literal, **extra)
 
 
 def percentile(values: list[float], fraction: float) -> float | None:
@@ -166,10 +157,10 @@ def _use_database_percentiles(force_python: bool) -> bool:
     return connection.vendor == "postgresql" and not force_python
 
 
-def _percentile_aggregates() -> dict[str, PercentilesCont]:
+def _percentile_aggregates() -> dict[str, PercentileCont]:
     """Median and p90 of each duration: one sort per duration."""
     return {
-        f"{key}_percentiles": PercentilesCont(_duration(start, end), (0.5, 0.9))
+        f"{key}_percentiles": PercentileCont(_duration(start, end), (0.5, 0.9))
         for key, (start, end) in DURATIONS.items()
     }
 
