@@ -198,18 +198,10 @@ def duration_stats(
     return stats
 
 
-def _first_touch_median_by(
-    handoffs: QuerySet, group: str, *, force_python: bool = False
-) -> dict[object, float | None]:
+def _first_touch_median_by(handoffs: QuerySet, group: str) -> dict[object, float | None]:
+    """Median minutes to first touch per `group` value, interpolated in Python (where the
+    database has no percentile_cont; rep_table asks PostgreSQL in its own query)."""
     duration = _duration("created_at", "first_touch_at")
-    if _use_database_percentiles(force_python):
-        rows = (
-            handoffs.order_by()
-            .values(group)
-            .annotate(m=PercentileCont(duration, 0.5))
-            .values_list(group, "m")
-        )
-        return {key: _minutes(value) for key, value in rows}
     grouped: dict[object, list[float]] = defaultdict(list)
     for key, value in (
         handoffs.order_by().annotate(d=duration).filter(d__isnull=False).values_list(group, "d")
@@ -277,11 +269,6 @@ def _speed_rows(row: dict) -> list[dict]:
         {"bin": label, "handoffs": row[f"bin{n}"]} for n, (label, _, _) in enumerate(SPEED_BINS)
     ]
     return [*bins, {"bin": NEVER, "handoffs": row["never"]}]
-
-
-def speed_to_lead(handoffs: QuerySet) -> list[dict]:
-    """Histogram of minutes from handoff to first touch, in one query."""
-    return _speed_rows(handoffs.aggregate(**_speed_bins()))
 
 
 def handoff_totals(
@@ -394,7 +381,7 @@ def rep_table(
         medians = {owner_id: _minutes(r["median"]) for owner_id, r in rows.items()}
     else:
         rows = {r["owner_id"]: r for r in owned.values("owner_id").annotate(**counts)}
-        medians = _first_touch_median_by(owned, "owner_id", force_python=True)
+        medians = _first_touch_median_by(owned, "owner_id")
     owner_ids = set(rows) | {owner_id for owner_id in clocks if owner_id is not None}
     names = {
         pk: f"{first} {last}".strip() or username
