@@ -27,6 +27,14 @@ WAKE_KEY = "scoring:drainer-awake"
 WAKE_TTL = 10  # seconds
 DRAIN_BATCH = 500
 DRAIN_SLICE = 30.0  # seconds a drainer works before it hands over to a fresh task
+# After a pass that found only a few leads, the drainer waits this long before the next one
+# so that a steady stream gathers into batches: a pass costs about 2.6 ms of fixed work
+# (backlog rows, scorer check, leads, activities, store, commit) and 0.15 ms per lead, so
+# passes of one lead each cost 3 ms per event and passes of 25 leads 0.25 ms. The first
+# event after a quiet spell is still scored at once (the wait comes after its pass), and a
+# hand-raiser never waits (score_now scores it in a task of its own).
+DRAIN_GATHER = 0.05  # seconds
+DRAIN_GATHER_BELOW = 50  # leads: a pass that took this many or more goes straight on
 
 
 def leads_score_soon(lead_ids: list[int], *, urgent: Iterable[int] = ()) -> None:
@@ -90,18 +98,22 @@ TRANSIENT = {
 @shared_task(ignore_result=True, acks_late=True, **TRANSIENT)
 def drain_backlog_task() -> None:
     """Score the backlog in batches until it is empty, then go to sleep. Under steady load
-    one drainer keeps going and scores hundreds of leads per pass; when it is quiet, a pass
-    holds the one lead whose event just arrived."""
+    one drainer keeps going and scores tens to hundreds of leads per pass (after a small
+    pass it waits DRAIN_GATHER for more to arrive); when it is quiet, a pass holds the one
+    lead whose event just arrived."""
     started = time.monotonic()
     try:
         while True:
-            if services.backlog_drain(now=timezone.now(), limit=DRAIN_BATCH):
+            taken = services.backlog_drain(now=timezone.now(), limit=DRAIN_BATCH)
+            if taken:
                 cache.touch(WAKE_KEY, WAKE_TTL)
                 if time.monotonic() - started > DRAIN_SLICE:
                     # Hand over so a long burst does not hit the task time limit.
                     cache.delete(WAKE_KEY)
                     drainer_wake()
                     return
+                if taken < DRAIN_GATHER_BELOW:
+                    time.sleep(DRAIN_GATHER)  # let the next events gather (see above)
                 continue
             cache.delete(WAKE_KEY)
             # An event committed after our last look found the flag still set and did not

@@ -101,3 +101,34 @@ def test_a_failed_drain_gives_its_leads_back(
     monkeypatch.setattr(services, "leads_rescore", real_rescore)
     assert services.backlog_drain(now=timezone.now()) == 1
     assert LeadScore.objects.filter(lead=lead).exists()
+
+
+@pytest.mark.parametrize(
+    ("passes", "waits"),
+    [
+        ([1, 3, 0], 2),  # a trickle: wait after each small pass so the next ones gather
+        ([500, 80, 0], 0),  # a flood: big passes go straight on
+        ([0], 0),  # nothing waiting: no pass, no wait
+    ],
+)
+def test_the_drainer_waits_for_events_to_gather_only_after_a_small_pass(monkeypatch, passes, waits):
+    from leads.scoring import services, tasks
+
+    script = iter(passes)
+    calls: list[str] = []
+    monkeypatch.setattr(
+        services, "backlog_drain", lambda **kw: calls.append("pass") or next(script)
+    )
+    monkeypatch.setattr(services, "backlog_waiting", lambda: False)
+    monkeypatch.setattr(tasks.time, "sleep", lambda seconds: calls.append(seconds))
+
+    tasks.drain_backlog_task.run()
+
+    # Each pass is scored before any wait: a lone event is never held back.
+    expected = []
+    for taken in passes:
+        expected.append("pass")
+        if 0 < taken < tasks.DRAIN_GATHER_BELOW:
+            expected.append(tasks.DRAIN_GATHER)
+    assert calls == expected
+    assert calls.count(tasks.DRAIN_GATHER) == waits
