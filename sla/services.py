@@ -8,7 +8,7 @@ import logging
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Count, F, OuterRef, Subquery
+from django.db.models import Case, Count, F, OuterRef, Q, Subquery, When
 from django.db.models.functions import Coalesce
 
 from leads.handoff.models import Handoff, HandoffStatus, RoutingDecision, Touch
@@ -38,11 +38,13 @@ def active_agreement() -> SlaAgreement | None:
 
 def calendar_for(team: SalesTeam | None) -> Calendar:
     """The team's calendar, else the default one, else 9 to 5 on weekdays in UTC."""
-    row = None
-    if team is not None:
-        row = BusinessCalendar.objects.filter(team=team).first()
-    if row is None:
-        row = BusinessCalendar.objects.filter(is_default=True).first()
+    # One query for both: the team's own row sorts before the default.
+    wanted = Q(is_default=True) if team is None else Q(team=team) | Q(is_default=True)
+    row = (
+        BusinessCalendar.objects.filter(wanted)
+        .order_by(Case(When(team_id=getattr(team, "pk", None), then=0), default=1))
+        .first()
+    )
     if row is None:
         return Calendar(timezone=team.timezone if team else "UTC", hours=STANDARD_HOURS)
     return row.as_calendar()

@@ -17,7 +17,12 @@ from django.urls import NoReverseMatch, reverse
 from leads.handoff.models import Handoff, HandoffStatus
 from smarketing.notifications.models import Channel, DeliveryStatus, Notification, WebhookEndpoint
 from smarketing.notifications.selectors import channels_for
-from smarketing.notifications.services import absolute_url, outbox_row, relay_many_on_commit
+from smarketing.notifications.services import (
+    absolute_url,
+    outbox_lease_for_inline,
+    outbox_row,
+    relay_many_on_commit,
+)
 from smarketing.roles import Role
 
 KIND = "handoff.ready"
@@ -92,21 +97,23 @@ def handoffs_notify(
                     **message,
                 )
             )
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # a failure rolls back the caller's too
         # A second run adds nothing: rows whose key exists are kept as they are (`fresh`
         # handoffs were created in this transaction, so they have none).
         earlier = {}
         if not fresh:
             earlier = {n.key: n for n in Notification.objects.filter(key__in=[r.key for r in rows])}
-        new = Notification.objects.bulk_create([r for r in rows if r.key not in earlier])
+        new = [r for r in rows if r.key not in earlier]
+        outbox_lease_for_inline(new, now=now)
+        new = Notification.objects.bulk_create(new)
         Handoff.objects.filter(pk__in=[h.pk for h in handoffs], notified_at=None).update(
             notified_at=now
         )
         pending = [row for row in new if row.status == DeliveryStatus.PENDING]
         relay_many_on_commit(
             [
-                [row.pk for row in pending if row.channel == Channel.WEBHOOK],
-                [row.pk for row in pending if row.channel != Channel.WEBHOOK],
+                [row for row in pending if row.channel == Channel.WEBHOOK],
+                [row for row in pending if row.channel != Channel.WEBHOOK],
             ]
         )
     return [earlier.get(r.key, r) for r in rows]

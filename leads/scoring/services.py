@@ -420,15 +420,18 @@ def _digest(text: str) -> str:
     return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
 
 
-def leads_qualify(*, crossings: list[tuple[int, Score]], now: datetime) -> int:
+def leads_qualify(
+    *, crossings: list[tuple[int, Score]], now: datetime, model: ScoringModel | None = None
+) -> int:
     """Move leads that crossed the MQL line to MQL and hand them to Sales, once per
     qualification, with a fixed number of statements for the batch. Safe to call twice or
     concurrently: the row locks (taken in lead order) and the stage check decide, and the
-    handoff is unique per qualification. Returns how many moved."""
+    handoff is unique per qualification. `model`: the scoring model the scores came from,
+    when the caller has it at hand (saves looking it up). Returns how many moved."""
     if not crossings:
         return 0
     scores = dict(crossings)
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # see leads_rescore
         locked = Lead.objects.select_for_update(
             of=("self",) if connection.features.has_select_for_update_of else ()
         )
@@ -442,10 +445,11 @@ def leads_qualify(*, crossings: list[tuple[int, Score]], now: datetime) -> int:
         if not leads:
             return 0
         mql_stage = Stage.objects.filter(kind=StageKind.MQL).order_by("order").first()
-        models = {
-            m.version: m
-            for m in ScoringModel.objects.filter(version__in={s.version for s in scores.values()})
-        }
+        versions = {s.version for s in scores.values()}
+        if model is not None and versions == {model.version}:
+            models = {model.version: model}
+        else:
+            models = {m.version: m for m in ScoringModel.objects.filter(version__in=versions)}
         changes = leads_move(
             moves=[
                 (lead, f"Scoring model v{scores[lead.pk].version}", scores[lead.pk].verdict)
@@ -516,9 +520,12 @@ def leads_rescore(
         results.append((lead["id"], score, persona, match))
         if score.is_mql and lead["stage_kind"] in PRE_MQL_KINDS:
             to_qualify.append((lead["id"], score))
-    with transaction.atomic():
+    # savepoint=False here and below: nothing in between catches an error and carries on,
+    # so a failure rolls back the caller's whole transaction anyway, and the savepoints
+    # cost a round trip each on every drain pass.
+    with transaction.atomic(savepoint=False):
         _store(results, model=scorer.model, now=now, touch=touch)
-    qualified = leads_qualify(crossings=to_qualify, now=now) if qualify else 0
+    qualified = leads_qualify(crossings=to_qualify, now=now, model=scorer.model) if qualify else 0
     return {lead_id: score for lead_id, score, _, _ in results}, qualified
 
 

@@ -143,30 +143,60 @@ def relay_inline():
         _relay_inline.reset(token)
 
 
-def relay_many_on_commit(groups: list[list[int]]) -> None:
-    """Wake the relay once per group of rows (not once per row) after commit: a handoff's
-    webhook goes in one task and its emails in another, so neither waits behind a queue of
-    single-row tasks and the two can run side by side on two worker processes."""
+def outbox_lease_for_inline(rows: list[Notification], *, now: datetime) -> None:
+    """Inside relay_inline, make the unsaved pending `rows` already leased to this task, as
+    the relay's claim would lease them (attempts 1, not due until CLAIM_LEASE from now). The
+    task then sends them right after its commit without a claim transaction of its own. If
+    it dies in between, the lease runs out and the sweep sends them. Outside relay_inline
+    the rows stay due now, for the relay to claim."""
+    if not _relay_inline.get():
+        return
+    for row in rows:
+        if row.status == DeliveryStatus.PENDING and row.pk is None:
+            row.attempts = 1
+            row.next_attempt_at = now + CLAIM_LEASE
+
+
+def _leased_at_birth(row: Notification) -> bool:
+    return (
+        row.status in DUE_STATUSES
+        and row.attempts == 1
+        and row.next_attempt_at is not None
+        and row.next_attempt_at > row.created_at
+    )
+
+
+def relay_many_on_commit(groups: list[list[Notification]]) -> None:
+    """Wake the relay once per group of saved rows (not once per row) after commit: a
+    handoff's webhook goes in one task and its emails in another, so neither waits behind
+    a queue of single-row tasks and the two can run side by side on two worker processes.
+    Inside relay_inline the task sends them itself instead (see outbox_lease_for_inline)."""
     groups = [group for group in groups if group]
     if not groups:
         return
 
     def deliver_here():
-        ids = [pk for group in groups for pk in group]  # in order: webhooks first
+        rows = [row for group in groups for row in group]  # in order: webhooks first
+        leased = [row for row in rows if _leased_at_birth(row)]
+        others = [row.pk for row in rows if not _leased_at_birth(row)]
         try:
-            notifications_deliver(notification_ids=ids, now=timezone.now())
+            if leased:
+                _send_and_record(leased, now=timezone.now())
+            if others:
+                notifications_deliver(notification_ids=others, now=timezone.now())
         except Exception:
-            logger.exception("Could not deliver notifications %s; the sweep will", ids)
+            logger.exception("Could not deliver notifications %s; the sweep will", rows)
 
     def send():
         from smarketing.notifications.tasks import deliver_many_task
 
         for group in groups:
+            ids = [row.pk for row in group]
             try:
-                deliver_many_task.delay(group)
+                deliver_many_task.delay(ids)
             except Exception:
                 # The broker is down: the rows stay due and the sweep sends them.
-                logger.exception("Could not enqueue delivery of notifications %s", group)
+                logger.exception("Could not enqueue delivery of notifications %s", ids)
 
     transaction.on_commit(deliver_here if _relay_inline.get() else send)
 
@@ -224,11 +254,16 @@ def notifications_deliver(*, notification_ids: list[int], now: datetime) -> dict
             next_attempt_at=now + CLAIM_LEASE, attempts=F("attempts") + 1
         )
     rows = Notification.objects.select_related("recipient", "endpoint").in_bulk(claimed)
+    # Absent: not ours, or deleted with its endpoint or user in the meantime.
+    return _send_and_record([rows[pk] for pk in notification_ids if pk in rows], now=now)
+
+
+def _send_and_record(rows: list[Notification], *, now: datetime) -> dict[int, str]:
+    """Send rows this caller holds the lease on, in order, then record every outcome in one
+    commit. Returns {id: new status}."""
     outcomes = []
-    for notification_id in notification_ids:
-        notification = rows.get(notification_id)
-        if notification is None:
-            continue  # not ours, or deleted with its endpoint or user in the meantime
+    for notification in rows:
+        notification_id = notification.pk
         started = time.monotonic()
         try:
             outcome = _send(notification, now=now)

@@ -2,8 +2,12 @@
 a task of its own that also sends the "ready for a call" messages itself right after
 commit, without a second trip through the queue."""
 
+from datetime import timedelta
+
 import pytest
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from leads.handoff.models import Handoff
@@ -94,14 +98,50 @@ def test_the_urgent_task_delivers_its_own_messages_after_commit(
     with django_capture_on_commit_callbacks(execute=True):
         key_client.post("/api/v1/events/", [_event(1, "demo_request", "c@d.test")], format="json")
     lead = Lead.objects.get(email="c@d.test")
-    with django_capture_on_commit_callbacks(execute=True):
+    with (
+        CaptureQueriesContext(connection) as queries,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         tasks.score_now_task.run([lead.pk])
     handoff = Handoff.objects.get(lead=lead)
     assert handoff.owner_id == rep.pk
     email = Notification.objects.get(key=f"handoff:{handoff.pk}:{Channel.EMAIL}:{rep.pk}")
     assert email.status == DeliveryStatus.SENT
+    assert email.attempts == 1
     assert [m.to for m in mail.outbox] == [[rep.email]]
     assert queued == []  # nothing went through the relay's queue
+    # The rows were born leased to the task: no claim, no reload before sending.
+    reads = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
+    assert not [sql for sql in reads if 'FROM "smarketing_notification"' in sql]
+
+
+@pytest.mark.django_db
+def test_messages_of_an_urgent_task_that_died_after_commit_go_out_when_their_lease_ends(
+    key_client, desk, rep, monkeypatch, django_capture_on_commit_callbacks
+):
+    from smarketing.notifications import services as outbox
+
+    monkeypatch.setattr(tasks.score_now_task, "delay", lambda ids: None)
+    monkeypatch.setattr(tasks.drain_backlog_task, "delay", lambda: None)
+    make_model()
+    with django_capture_on_commit_callbacks(execute=True):
+        key_client.post("/api/v1/events/", [_event(1, "demo_request", "e@f.test")], format="json")
+    lead = Lead.objects.get(email="e@f.test")
+    with django_capture_on_commit_callbacks(execute=False):  # dies before its sends
+        tasks.score_now_task.run([lead.pk])
+    handoff = Handoff.objects.get(lead=lead)
+    email = Notification.objects.get(key=f"handoff:{handoff.pk}:{Channel.EMAIL}:{rep.pk}")
+    assert (email.status, email.attempts) == (DeliveryStatus.PENDING, 1)
+    now = timezone.now()
+    assert email.pk not in outbox.notifications_due(now=now)  # leased: nobody else sends it
+    later = now + outbox.CLAIM_LEASE + timedelta(seconds=1)
+    assert email.pk in outbox.notifications_due(now=later)
+    assert outbox.notifications_deliver(notification_ids=[email.pk], now=later) == {
+        email.pk: DeliveryStatus.SENT
+    }
+    email.refresh_from_db()
+    assert email.attempts == 2
+    assert [m.to for m in mail.outbox] == [[rep.email]]
 
 
 @pytest.mark.django_db(transaction=True)

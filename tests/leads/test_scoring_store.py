@@ -15,16 +15,18 @@ from tests.leads.scoring_fixtures import NOW, make_lead, make_model
 pytestmark = pytest.mark.django_db
 
 
-def _xmin(table: str, pk_column: str, pk: int):
+def _ctid(table: str, pk_column: str, pk: int):
+    """Where the row's current version lies: every UPDATE writes a new version elsewhere,
+    even one that changes nothing (xmin would not tell inside the test's one transaction)."""
     if connection.vendor != "postgresql":
         return None
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT xmin::text FROM {table} WHERE {pk_column} = %s", [pk])  # noqa: S608
+        cursor.execute(f"SELECT ctid::text FROM {table} WHERE {pk_column} = %s", [pk])  # noqa: S608
         return cursor.fetchone()[0]
 
 
 def _versions(lead):
-    return _xmin("leads_lead", "id", lead.pk), _xmin("leads_leadscore", "lead_id", lead.pk)
+    return _ctid("leads_lead", "id", lead.pk), _ctid("leads_leadscore", "lead_id", lead.pk)
 
 
 def _webinar(lead, at):

@@ -197,3 +197,25 @@ def test_the_list_names_teams_without_a_calendar(
     text = page.content.decode()
     assert "Without a calendar of their own: APAC" in text
     assert "1 company day off" in text
+
+
+def test_a_team_gets_its_own_calendar_before_the_default_in_one_query_and_its_holidays(
+    django_assert_num_queries,
+):
+    from sla.services import calendar_for
+
+    own = SalesTeam.objects.create(name="APAC", timezone="Asia/Tokyo")
+    other = SalesTeam.objects.create(name="Americas", timezone="America/Chicago")
+    assert calendar_for(own).timezone == "Asia/Tokyo"  # no rows: 9 to 5 in the team's zone
+    assert calendar_for(None).timezone == "UTC"
+    BusinessCalendar.objects.create(
+        name="Default", timezone="Europe/London", weekly_hours=HOURS, is_default=True
+    )
+    BusinessCalendar.objects.create(
+        name="Tokyo", team=own, timezone="Asia/Tokyo", weekly_hours=HOURS
+    )
+    with django_assert_num_queries(2):  # the row, its extra holidays
+        assert calendar_for(own).timezone == "Asia/Tokyo"
+    with django_assert_num_queries(2):
+        assert calendar_for(other).timezone == "Europe/London"
+    assert calendar_for(None).timezone == "Europe/London"
