@@ -7,7 +7,7 @@ class SlaConfig(AppConfig):
 
     def ready(self):
         # leads tells us about new handoffs through a signal, so that leads never imports sla.
-        from leads.handoff.signals import handoffs_created
+        from leads.handoff.signals import handoffs_creating
         from sla import receivers
 
-        handoffs_created.connect(receivers.start_clocks, dispatch_uid="sla.start_clocks")
+        handoffs_creating.connect(receivers.start_clocks, dispatch_uid="sla.start_clocks")

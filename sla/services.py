@@ -102,25 +102,19 @@ def clock_start(
     return clock
 
 
-def clocks_start_many(
-    *, handoffs: list[Handoff], now: datetime, fresh: bool = False
+def clocks_plan(
+    *, handoffs: list[Handoff], now: datetime, running: dict | None = None
 ) -> list[SlaClock]:
-    """Start the promises that apply to new handoffs and put their due times on them, with a
-    fixed number of statements however many there are (a rescore qualifies thousands).
-    Called inside the qualification's transaction (through leads' handoffs_created signal)."""
+    """The promises that apply to these handoffs, as clocks, with their due times put on
+    the handoffs (not saved): a fixed number of queries however many handoffs there are (a
+    rescore qualifies thousands). `running`: clocks already started, by (handoff id, kind),
+    kept instead of new ones. Returns every clock; the new ones are unsaved (no pk)."""
     agreement = active_agreement() if handoffs else None
     if agreement is None:
         return []
+    running = running or {}
     calendars: dict[int | None, Calendar] = {}
-    # Starting twice keeps the first clocks (a seed or a retry may ask again); `fresh`
-    # handoffs were created in this transaction, so they have none yet.
-    running = {}
-    if not fresh:
-        running = {
-            (c.handoff_id, c.kind): c
-            for c in SlaClock.objects.filter(handoff__in=[h.pk for h in handoffs])
-        }
-    clocks, new = [], []
+    clocks = []
     for handoff in handoffs:
         if handoff.team_id not in calendars:
             calendars[handoff.team_id] = calendar_for(handoff.team)
@@ -137,12 +131,25 @@ def clocks_start_many(
                     calendar=calendars[handoff.team_id],
                     start=now,
                 )
-                new.append(clock)
             clocks.append(clock)
             due[kind] = clock.due_at
         handoff.accept_due_at = due.get(ClockKind.ACCEPT)
         handoff.first_touch_due_at = due[ClockKind.FIRST_TOUCH]
-    SlaClock.objects.bulk_create(new)
+    return clocks
+
+
+def clocks_start_many(*, handoffs: list[Handoff], now: datetime) -> list[SlaClock]:
+    """Start the promises that apply to saved handoffs and put their due times on them (see
+    clocks_plan). Starting twice keeps the first clocks (a seed or a retry may ask again).
+    New handoffs get theirs before they are inserted, through leads' handoffs_creating
+    signal (sla.receivers). Returns the handoffs' clocks, earlier and new."""
+    if not handoffs:
+        return []
+    running = {(c.handoff_id, c.kind): c for c in SlaClock.objects.filter(handoff__in=handoffs)}
+    clocks = clocks_plan(handoffs=handoffs, now=now, running=running)
+    if not clocks:
+        return []  # no active agreement
+    SlaClock.objects.bulk_create([clock for clock in clocks if clock.pk is None])
     Handoff.objects.bulk_update(handoffs, ["accept_due_at", "first_touch_due_at"])
     return clocks
 

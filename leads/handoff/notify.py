@@ -50,7 +50,9 @@ def handoffs_notify(
     are (a rescore qualifies thousands; the drainer a few). The handoffs come with their
     lead, team and owner loaded. The message says when the first call is due: `due_text` if
     given, else the first-touch due time the SLA put on the handoff, in the team's time
-    zone; without an SLA it leaves that out. Returns the rows, new and earlier ones."""
+    zone; without an SLA it leaves that out. `fresh`: the caller created the handoffs in
+    this transaction, already marked notified, so they have no rows yet and need no update.
+    Returns the rows, new and earlier ones."""
     handoffs = [h for h in handoffs if h.status in NOTIFY_STATUSES]
     if not handoffs:
         return []
@@ -106,9 +108,10 @@ def handoffs_notify(
         new = [r for r in rows if r.key not in earlier]
         outbox_lease_for_inline(new, now=now)
         new = Notification.objects.bulk_create(new)
-        Handoff.objects.filter(pk__in=[h.pk for h in handoffs], notified_at=None).update(
-            notified_at=now
-        )
+        if not fresh:  # fresh handoffs went in marked notified (see handoffs_create)
+            Handoff.objects.filter(pk__in=[h.pk for h in handoffs], notified_at=None).update(
+                notified_at=now
+            )
         pending = [row for row in new if row.status == DeliveryStatus.PENDING]
         relay_many_on_commit(
             [

@@ -22,7 +22,7 @@ from leads.handoff.models import (
     TouchOutcome,
 )
 from leads.handoff.notify import handoffs_notify
-from leads.handoff.signals import handoffs_created
+from leads.handoff.signals import handoffs_creating
 from leads.models import Lead, LeadScore, Stage, StageChange, StageKind
 from leads.routing.models import SalesTeam
 from leads.routing.services import route_handoffs
@@ -82,11 +82,19 @@ def handoffs_create(
     ]
     if not handoffs:
         return []
-    # Routed before they are inserted, so each row goes in whole; the ledger follows.
-    ledger = route_handoffs(handoffs=handoffs, now=now)
+    # Routed, given their SLA due times and marked notified before they are inserted, so
+    # each row goes in whole; the ledger, the clocks and the outbox rows follow.
+    ledger = route_handoffs(
+        handoffs=handoffs, now=now, personas={h.lead_id: h.persona_id for h in handoffs}
+    )
+    after_insert = handoffs_creating.send(sender=Handoff, handoffs=handoffs, now=now)
+    for handoff in handoffs:
+        handoff.notified_at = now  # the outbox rows below commit with it
     Handoff.objects.bulk_create(handoffs)
     RoutingDecision.objects.bulk_create(ledger)
-    handoffs_created.send(sender=Handoff, handoffs=handoffs, now=now, fresh=True)
+    for _receiver, then in after_insert:
+        if callable(then):
+            then()
     # The outbox rows commit with the handoffs: the in-app message exists the moment the
     # handoff does, and email and webhooks are relayed right after commit (no extra task hop
     # in between; the reconciler still re-drives a handoff never notified).

@@ -320,16 +320,20 @@ def decide(*, lead: Lead, now: datetime, commit: bool = True) -> Decision:
     return decision
 
 
-def route_handoffs(*, handoffs: list[Handoff], now: datetime) -> list[RoutingDecision]:
+def route_handoffs(
+    *, handoffs: list[Handoff], now: datetime, personas: dict[int, int | None] | None = None
+) -> list[RoutingDecision]:
     """Decide who gets each of a batch of new handoffs, not yet saved (in order: round robin
     deals them out in turn): the first active rule that matches wins; no rule at all leaves
     it in the shared pool. Sets each handoff's status, team and owner, writes the leads'
     owners and the round-robin counters, and returns the ledger rows that say why, in
     words, for the caller to insert once the handoffs are. A fixed number of statements for
-    the whole batch; runs inside the qualification's transaction."""
+    the whole batch; runs inside the qualification's transaction. `personas`: each lead's
+    current persona, when the caller has read it already ({lead id: persona id})."""
     if not handoffs:
         return []
-    personas = lead_persona_ids([h.lead_id for h in handoffs])
+    if personas is None:
+        personas = lead_persona_ids([h.lead_id for h in handoffs])
     run = RoutingRun(now)
     ledger, owned = [], []
     for handoff in handoffs:

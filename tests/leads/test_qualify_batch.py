@@ -179,6 +179,30 @@ def test_the_statements_do_not_grow_with_the_batch(desk):
     assert counts[1] < 40  # was about 70 per lead
 
 
+def test_each_new_handoff_goes_in_whole_with_its_due_times_and_notified(desk):
+    scorer = services.Scorer(make_model())
+    ids = hand_raisers(1, 3)
+    scores, _ = services.leads_rescore(lead_ids=ids, scorer=scorer, now=NOW, qualify=False)
+    with CaptureQueriesContext(connection) as queries:
+        services.leads_qualify(crossings=list(scores.items()), now=NOW)
+    rewrites = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith('UPDATE "leads_handoff"')
+        and ("due_at" in q["sql"] or "notified_at" in q["sql"])
+    ]
+    assert rewrites == []
+    handoffs = Handoff.objects.filter(lead_id__in=ids)
+    assert handoffs.count() == 3
+    for handoff in handoffs:
+        assert handoff.notified_at == NOW
+        assert (
+            handoff.first_touch_due_at
+            == SlaClock.objects.get(handoff=handoff, kind=ClockKind.FIRST_TOUCH).due_at
+        )
+        assert handoff.first_touch_due_at > NOW
+
+
 def test_qualifying_again_hands_nothing_over_twice(desk):
     scorer = services.Scorer(make_model())
     ids = hand_raisers(1, 3)
