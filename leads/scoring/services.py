@@ -562,6 +562,31 @@ def backlog_waiting() -> bool:
     return ScoringBacklog.objects.exists()
 
 
+def _backlog_take(*, limit: int, only: list[int] | None) -> list[int]:
+    """Take up to `limit` waiting leads off the backlog, skipping rows other drainers hold,
+    in lead order; the caller's transaction puts them back if it fails."""
+    if connection.vendor == "postgresql":
+        # One round trip: lock and delete together (every drain pass pays for this).
+        table = ScoringBacklog._meta.db_table
+        only_clause = "AND lead_id = ANY(%s::bigint[])" if only is not None else ""
+        params = ([only] if only is not None else []) + [limit]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"DELETE FROM {table} WHERE lead_id IN (SELECT lead_id FROM {table} "  # noqa: S608
+                f"WHERE true {only_clause} ORDER BY lead_id LIMIT %s FOR UPDATE SKIP LOCKED) "
+                "RETURNING lead_id",
+                params,
+            )
+            return sorted(row[0] for row in cursor.fetchall())
+    waiting = ScoringBacklog.objects.select_for_update(skip_locked=True)
+    if only is not None:
+        waiting = waiting.filter(lead_id__in=only)
+    lead_ids = list(waiting.order_by("lead_id").values_list("lead_id", flat=True)[:limit])
+    if lead_ids:
+        ScoringBacklog.objects.filter(lead_id__in=lead_ids).delete()
+    return lead_ids
+
+
 def backlog_drain(*, now: datetime, limit: int = 500, only: list[int] | None = None) -> int:
     """Score up to `limit` waiting leads and take them off the backlog, in one transaction:
     rows other drainers hold are skipped, and a failure puts every row back. Leads that
@@ -569,13 +594,9 @@ def backlog_drain(*, now: datetime, limit: int = 500, only: list[int] | None = N
     just these leads, if still waiting (a hand-raiser scored ahead of the batch). Returns
     how many rows were taken (0 when the backlog is empty)."""
     with transaction.atomic():
-        waiting = ScoringBacklog.objects.select_for_update(skip_locked=True)
-        if only is not None:
-            waiting = waiting.filter(lead_id__in=only)
-        lead_ids = list(waiting.order_by("lead_id").values_list("lead_id", flat=True)[:limit])
+        lead_ids = _backlog_take(limit=limit, only=only)
         if not lead_ids:
             return 0  # every drainer ends on such a pass: it costs one query
-        ScoringBacklog.objects.filter(lead_id__in=lead_ids).delete()
         scorer = scorer_current()
         if scorer is not None:  # without an active model there is nothing to score with
             leads_rescore(lead_ids=lead_ids, scorer=scorer, now=now, touch=True)
