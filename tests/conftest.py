@@ -1,5 +1,6 @@
 """Shared actors and plumbing for the whole suite."""
 
+import re
 import shutil
 import tempfile
 import time
@@ -159,3 +160,19 @@ def wait_for(predicate, *, timeout: float = 20.0, interval: float = 0.1):
         if time.monotonic() > deadline:
             pytest.fail(f"condition not met within {timeout}s")
         time.sleep(interval)
+
+
+# A script, stylesheet, image or font whose address names another host (absolute or
+# protocol-relative): what a CDN link looks like, whatever the CDN is called.
+_FOREIGN_ASSET = re.compile(
+    r"<(?:script|link|img|source|iframe)\b[^>]*?\b(?:src|href)\s*=\s*[\"']((?:https?:)?//[^\"']*)",
+    re.IGNORECASE,
+)
+
+
+def foreign_assets(html: str) -> list[str]:
+    """Addresses of assets a page would load from another host (the app must work offline).
+    Matching markup, not the word "cdn": a random CSRF token may contain those letters."""
+    return _FOREIGN_ASSET.findall(html) + re.findall(
+        r"url\(\s*[\"']?((?:https?:)?//[^)\"']*)", html
+    )

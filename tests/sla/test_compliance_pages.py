@@ -7,6 +7,7 @@ import io
 import pytest
 import time_machine
 
+from tests.conftest import foreign_assets
 from tests.sla import compliance_fixture as fx
 
 pytestmark = pytest.mark.django_db
@@ -63,7 +64,7 @@ def test_overview_shows_both_sides_with_the_hand_computed_figures(data, client_f
     assert "p90 10 h 40 min" in page  # 640 minutes
     assert "66.7%" in page and "22.2%" in page
     assert 'src="/static/chartkick/chartkick.js"' in page
-    assert "cdn" not in page.lower()
+    assert foreign_assets(page) == []
     assert page.count('<div id="chart-') == 10  # 5 Sales charts, 5 Marketing charts
 
 

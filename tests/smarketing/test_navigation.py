@@ -1,6 +1,8 @@
 import pytest
 from django.urls import reverse
 
+from tests.conftest import foreign_assets
+
 NAV = [
     "Dashboard",
     "Personas",
@@ -69,7 +71,7 @@ def test_pages_load_assets_from_our_own_static(client_for, marketer):
     body = client_for(marketer).get(reverse("home")).content.decode()
     assert "/static/bootstrap/css/bootstrap.min.css" in body
     assert "/static/django_htmx/htmx" in body
-    assert "cdn" not in body.lower()
+    assert foreign_assets(body) == []
 
 
 def test_static_assets_are_found(client, db):
@@ -89,3 +91,19 @@ def test_only_the_most_specific_page_is_marked_current(client_for, marketer):
     response = client_for(marketer).get(reverse("leads:scoring"))
     active = [item["label"] for item in response.context["nav_items"] if item["active"]]
     assert active == ["Scoring"]
+
+
+def test_the_offline_check_catches_any_foreign_asset_and_ignores_tokens():
+    page = (
+        '<script src="https://cdn.jsdelivr.net/npm/x.js"></script>'
+        '<link rel="stylesheet" href="//unpkg.com/a.css">'
+        "<style>@import url(https://fonts.googleapis.com/css)</style>"
+        '<script src="/static/a.js"></script>'
+        '<a href="https://github.com/smarketing">source</a>'
+        '<input name="csrfmiddlewaretoken" value="r8qqnvjk9ncdn51dux">'
+    )
+    assert foreign_assets(page) == [
+        "https://cdn.jsdelivr.net/npm/x.js",
+        "//unpkg.com/a.css",
+        "https://fonts.googleapis.com/css",
+    ]
