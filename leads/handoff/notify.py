@@ -17,12 +17,7 @@ from django.urls import NoReverseMatch, reverse
 from leads.handoff.models import Handoff, HandoffStatus
 from smarketing.notifications.models import Channel, DeliveryStatus, Notification, WebhookEndpoint
 from smarketing.notifications.selectors import channels_for
-from smarketing.notifications.services import (
-    absolute_url,
-    outbox_lease_for_inline,
-    outbox_row,
-    relay_many_on_commit,
-)
+from smarketing.notifications.services import absolute_url, outbox_row, relay_many_on_commit
 from smarketing.roles import Role
 
 KIND = "handoff.ready"
@@ -106,19 +101,20 @@ def handoffs_notify(
         if not fresh:
             earlier = {n.key: n for n in Notification.objects.filter(key__in=[r.key for r in rows])}
         new = [r for r in rows if r.key not in earlier]
-        outbox_lease_for_inline(new, now=now)
-        new = Notification.objects.bulk_create(new)
-        if not fresh:  # fresh handoffs went in marked notified (see handoffs_create)
-            Handoff.objects.filter(pk__in=[h.pk for h in handoffs], notified_at=None).update(
-                notified_at=now
-            )
         pending = [row for row in new if row.status == DeliveryStatus.PENDING]
+        # Before the insert: a task delivering inline inserts them already leased to itself.
         relay_many_on_commit(
             [
                 [row for row in pending if row.channel == Channel.WEBHOOK],
                 [row for row in pending if row.channel != Channel.WEBHOOK],
-            ]
+            ],
+            now=now,
         )
+        Notification.objects.bulk_create(new)  # sets each row's pk for the relay
+        if not fresh:  # fresh handoffs went in marked notified (see handoffs_create)
+            Handoff.objects.filter(pk__in=[h.pk for h in handoffs], notified_at=None).update(
+                notified_at=now
+            )
     return [earlier.get(r.key, r) for r in rows]
 
 

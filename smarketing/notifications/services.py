@@ -143,47 +143,29 @@ def relay_inline():
         _relay_inline.reset(token)
 
 
-def outbox_lease_for_inline(rows: list[Notification], *, now: datetime) -> None:
-    """Inside relay_inline, make the unsaved pending `rows` already leased to this task, as
-    the relay's claim would lease them (attempts 1, not due until CLAIM_LEASE from now). The
-    task then sends them right after its commit without a claim transaction of its own. If
-    it dies in between, the lease runs out and the sweep sends them. Outside relay_inline
-    the rows stay due now, for the relay to claim."""
-    if not _relay_inline.get():
-        return
-    for row in rows:
-        if row.status == DeliveryStatus.PENDING and row.pk is None:
-            row.attempts = 1
-            row.next_attempt_at = now + CLAIM_LEASE
+def relay_many_on_commit(groups: list[list[Notification]], *, now: datetime) -> None:
+    """Relay pending rows the caller is about to insert in this transaction, once per group
+    of rows (not once per row) after commit: a handoff's webhook goes in one task and its
+    emails in another, so neither waits behind a queue of single-row tasks and the two can
+    run side by side on two worker processes.
 
-
-def _leased_at_birth(row: Notification) -> bool:
-    return (
-        row.status in DUE_STATUSES
-        and row.attempts == 1
-        and row.next_attempt_at is not None
-        and row.next_attempt_at > row.created_at
-    )
-
-
-def relay_many_on_commit(groups: list[list[Notification]]) -> None:
-    """Wake the relay once per group of saved rows (not once per row) after commit: a
-    handoff's webhook goes in one task and its emails in another, so neither waits behind
-    a queue of single-row tasks and the two can run side by side on two worker processes.
-    Inside relay_inline the task sends them itself instead (see outbox_lease_for_inline)."""
+    Inside relay_inline the task sends them itself right after commit instead. The rows are
+    then inserted already leased to it, as the relay's claim would lease them (attempts 1,
+    not due until CLAIM_LEASE from now), so it needs no claim transaction; if it dies before
+    sending, the lease runs out and the sweep sends them."""
     groups = [group for group in groups if group]
     if not groups:
         return
+    inline = _relay_inline.get()
+    if inline:
+        for row in (row for group in groups for row in group):
+            row.attempts = 1
+            row.next_attempt_at = now + CLAIM_LEASE
 
     def deliver_here():
         rows = [row for group in groups for row in group]  # in order: webhooks first
-        leased = [row for row in rows if _leased_at_birth(row)]
-        others = [row.pk for row in rows if not _leased_at_birth(row)]
         try:
-            if leased:
-                _send_and_record(leased, now=timezone.now())
-            if others:
-                notifications_deliver(notification_ids=others, now=timezone.now())
+            _send_and_record(rows, now=timezone.now())
         except Exception:
             logger.exception("Could not deliver notifications %s; the sweep will", rows)
 
@@ -198,7 +180,7 @@ def relay_many_on_commit(groups: list[list[Notification]]) -> None:
                 # The broker is down: the rows stay due and the sweep sends them.
                 logger.exception("Could not enqueue delivery of notifications %s", ids)
 
-    transaction.on_commit(deliver_here if _relay_inline.get() else send)
+    transaction.on_commit(deliver_here if inline else send)
 
 
 def relay_on_commit(notification_id: int, *, countdown: float | None = None) -> None:
