@@ -139,7 +139,9 @@ class PacingAlert(models.Model):
     """One row per goal per day on which pacing fell below the goal's alert level: the claim
     that keeps the alert email to once a day, and the record of what was sent."""
 
-    goal = models.ForeignKey(FunnelGoal, on_delete=models.CASCADE, related_name="pacing_alerts")
+    goal = models.ForeignKey(
+        FunnelGoal, on_delete=models.CASCADE, related_name="pacing_alerts", db_index=False
+    )
     day = models.DateField()
     pacing_pct = models.DecimalField(max_digits=7, decimal_places=2)
     stages = models.JSONField(default=list, help_text="The stages below the level.")

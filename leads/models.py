@@ -68,7 +68,9 @@ class Lead(models.Model):
     do_not_email = models.BooleanField(default=False)
     do_not_call = models.BooleanField(default=False)
     attributes = models.JSONField(default=dict, blank=True)
-    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="leads")
+    # db_index=False on a foreign key here and below: a composite index in Meta leads with
+    # the column, so the single-column one would only cost every insert and update.
+    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="leads", db_index=False)
     stage_entered_at = models.DateTimeField()
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -135,11 +137,13 @@ class Lead(models.Model):
 class StageChange(models.Model):
     """One row per lifecycle move: the full, append-only history of a lead's stages."""
 
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="stage_changes")
+    lead = models.ForeignKey(
+        Lead, on_delete=models.CASCADE, related_name="stage_changes", db_index=False
+    )
     from_stage = models.ForeignKey(
         Stage, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    to_stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="+")
+    to_stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="+", db_index=False)
     changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -181,7 +185,10 @@ class Activity(models.Model):
     """An engagement event. `type` is one of ActivityType or any custom name; `event_id`,
     supplied by the sender, makes ingestion idempotent."""
 
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="activities")
+    # Looked up through activity_lead_time, which leads with the lead.
+    lead = models.ForeignKey(
+        Lead, on_delete=models.CASCADE, related_name="activities", db_index=False
+    )
     type = models.CharField(max_length=60)
     occurred_at = models.DateTimeField()
     received_at = models.DateTimeField()

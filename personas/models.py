@@ -122,7 +122,9 @@ class PersonaVersion(models.Model):
     """A snapshot of a persona as it stood at one version, what changed from the previous
     one, and (through PersonaSignOff) who signed it."""
 
-    persona = models.ForeignKey(Persona, on_delete=models.CASCADE, related_name="versions")
+    persona = models.ForeignKey(
+        Persona, on_delete=models.CASCADE, related_name="versions", db_index=False
+    )
     number = models.PositiveIntegerField()
     snapshot = models.JSONField()
     changes = models.JSONField(default=list, help_text="Plain-words list of what changed.")
@@ -148,7 +150,9 @@ class PersonaSignOff(models.Model):
     instead, which is what "clears the sign-offs" means here."""
 
     persona = models.ForeignKey(Persona, on_delete=models.CASCADE, related_name="sign_offs")
-    version = models.ForeignKey(PersonaVersion, on_delete=models.CASCADE, related_name="sign_offs")
+    version = models.ForeignKey(
+        PersonaVersion, on_delete=models.CASCADE, related_name="sign_offs", db_index=False
+    )
     team = models.CharField(max_length=20, choices=SignOffTeam.choices)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     signed_at = models.DateTimeField()

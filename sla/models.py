@@ -52,7 +52,7 @@ class BusinessCalendar(models.Model):
 
 class CalendarHoliday(models.Model):
     calendar = models.ForeignKey(
-        BusinessCalendar, on_delete=models.CASCADE, related_name="holidays"
+        BusinessCalendar, on_delete=models.CASCADE, related_name="holidays", db_index=False
     )
     day = models.DateField()
     name = models.CharField(max_length=120)
@@ -146,7 +146,9 @@ class SlaAgreement(models.Model):
 
 
 class SlaSignOff(models.Model):
-    agreement = models.ForeignKey(SlaAgreement, on_delete=models.CASCADE, related_name="sign_offs")
+    agreement = models.ForeignKey(
+        SlaAgreement, on_delete=models.CASCADE, related_name="sign_offs", db_index=False
+    )
     team = models.CharField(max_length=20)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     signed_at = models.DateTimeField()
@@ -179,8 +181,9 @@ RUNNING = ("on_track", "at_risk")
 class SlaClock(models.Model):
     """One promise about one handoff, timed in the team's business hours."""
 
+    # one_clock_per_promise (handoff, kind) serves lookups by handoff.
     handoff = models.ForeignKey(
-        "leads.Handoff", on_delete=models.CASCADE, related_name="sla_clocks"
+        "leads.Handoff", on_delete=models.CASCADE, related_name="sla_clocks", db_index=False
     )
     agreement = models.ForeignKey(SlaAgreement, on_delete=models.PROTECT, related_name="clocks")
     kind = models.CharField(max_length=20, choices=ClockKind.choices)
@@ -234,7 +237,9 @@ class SlaEventKind(models.TextChoices):
 class SlaEvent(models.Model):
     """What the sweep did, once each; notifying is a separate step that claims the row."""
 
-    clock = models.ForeignKey(SlaClock, on_delete=models.CASCADE, related_name="events")
+    clock = models.ForeignKey(
+        SlaClock, on_delete=models.CASCADE, related_name="events", db_index=False
+    )
     kind = models.CharField(max_length=20, choices=SlaEventKind.choices)
     at = models.DateTimeField()
     detail = models.TextField(blank=True)

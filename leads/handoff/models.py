@@ -56,6 +56,7 @@ class Handoff(models.Model):
         null=True,
         blank=True,
         related_name="handoffs",
+        db_index=False,  # handoff_owner_status leads with the owner
     )
     created_at = models.DateTimeField()
     # Set by the SLA when the handoff is created (business time of the team's calendar).
@@ -147,7 +148,10 @@ class TouchOutcome(models.TextChoices):
 class Touch(models.Model):
     """A sales follow-up attempt, optionally citing the content sent."""
 
-    handoff = models.ForeignKey(Handoff, on_delete=models.CASCADE, related_name="touches")
+    # touch_handoff_time leads with the handoff.
+    handoff = models.ForeignKey(
+        Handoff, on_delete=models.CASCADE, related_name="touches", db_index=False
+    )
     lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="touches")
     rep = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(max_length=20, choices=TouchKind.choices)

@@ -29,7 +29,9 @@ class SalesTeam(models.Model):
 class TeamMember(models.Model):
     """A rep in a team, with what weighted round robin needs to know."""
 
-    team = models.ForeignKey(SalesTeam, on_delete=models.CASCADE, related_name="members")
+    team = models.ForeignKey(
+        SalesTeam, on_delete=models.CASCADE, related_name="members", db_index=False
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="team_memberships"
     )

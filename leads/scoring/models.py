@@ -107,7 +107,9 @@ class ScoringRule(models.Model):
 
 
 class ScoringSignOff(models.Model):
-    model = models.ForeignKey(ScoringModel, on_delete=models.CASCADE, related_name="sign_offs")
+    model = models.ForeignKey(
+        ScoringModel, on_delete=models.CASCADE, related_name="sign_offs", db_index=False
+    )
     team = models.CharField(max_length=20)  # smarketing.roles.Team
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     signed_at = models.DateTimeField()

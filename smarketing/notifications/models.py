@@ -107,6 +107,7 @@ class Notification(models.Model):
         null=True,
         blank=True,
         related_name="notifications",
+        db_index=False,  # notification_inbox leads with the recipient
     )
     endpoint = models.ForeignKey(
         WebhookEndpoint,
