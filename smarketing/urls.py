@@ -7,15 +7,18 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from smarketing import views
 from smarketing.login import RateLimitedAuthenticationForm
 
+# The intake and the sales queue take most requests: their module is tried first, and the
+# API before the pages (Django tries the patterns in order on every request).
 api_v1 = [
-    path("", include("personas.api_urls")),
     path("", include("leads.api_urls")),
+    path("", include("personas.api_urls")),
     path("", include("sla.api_urls")),
     path("", include("goals.api_urls")),
     path("", include("smarketing.notifications.api_urls")),
 ]
 
 urlpatterns = [
+    path("api/v1/", include(api_v1)),
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path(
@@ -32,7 +35,6 @@ urlpatterns = [
     path("sla/", include("sla.urls")),
     path("goals/", include("goals.urls")),
     path("notifications/", include("smarketing.notifications.urls")),
-    path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The HTML docs are pages for people: send them to the login page, not a JSON 403.
     path(
