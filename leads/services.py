@@ -484,6 +484,77 @@ def _activities_insert(rows: list[tuple]) -> list[int]:
     ]
 
 
+@functools.cache
+def _event_one_sql(by: str, dedupe: bool) -> str:
+    """The single-event statement of _event_ingest_one; `by` is "email" or "external_id"."""
+    from leads.scoring.models import ScoringBacklog  # scoring imports this module
+
+    quote = connection.ops.quote_name
+    where = {
+        "email": "LOWER(email) = %s AND NOT (email = '')",
+        "external_id": "source = %s AND external_id = %s AND NOT (external_id = '')",
+    }[by]
+    columns = ", ".join(quote(Activity._meta.get_field(name).column) for name in ACTIVITY_COLUMNS)
+    # Every row a CTE writes commits with the statement: the event and the promise to score
+    # it are one, as in events_ingest's transaction (the backlog clause is backlog_add's).
+    return (
+        f"WITH l AS (SELECT id FROM {quote(Lead._meta.db_table)} WHERE {where}), "  # noqa: S608
+        f"a AS (INSERT INTO {quote(Activity._meta.db_table)} ({columns}) "
+        "SELECT id, %s, %s::timestamptz, %s::timestamptz, %s::jsonb, %s, %s FROM l"
+        f"{' ON CONFLICT DO NOTHING' if dedupe else ''} RETURNING id, lead_id), "
+        f"b AS (INSERT INTO {quote(ScoringBacklog._meta.db_table)} AS b (lead_id, queued_at) "
+        "SELECT lead_id, %s::timestamptz FROM a "
+        "ON CONFLICT (lead_id) DO UPDATE SET queued_at = b.queued_at WHERE false) "
+        "SELECT l.id, a.id FROM l LEFT JOIN a ON true"
+    )
+
+
+def _event_ingest_one(index: int, item: Mapping[str, Any], *, now: datetime) -> EventResult | None:
+    """One event for a person we know, in one statement on PostgreSQL: find the lead, store
+    the event unless its event_id was seen, put the lead on the scoring backlog, commit.
+    None when events_ingest's general path must answer instead: another database, an
+    unknown person (to be created), a reference by both email and external id (email
+    first, then the id), or an unsubscribe (it changes the lead too)."""
+    if connection.vendor != "postgresql" or item["type"] == ActivityType.UNSUBSCRIBE:
+        return None
+    email, source, external_id = _lead_key(item["lead"])
+    if email and not external_id:
+        by, lead_params = "email", [email]
+    elif external_id and not email:
+        by, lead_params = "external_id", [source, external_id]
+    else:
+        return None
+    from leads.scoring.services import hand_raiser_types
+    from leads.scoring.tasks import backlog_added
+
+    event_id = item.get("event_id") or ""
+    properties = connection.ops.adapt_json_value(
+        item.get("properties") or {}, Activity._meta.get_field("properties").encoder
+    )
+    params = [
+        *lead_params,
+        item["type"],
+        item.get("occurred_at") or now,
+        now,
+        properties,
+        item.get("source") or "",
+        event_id,
+        now,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_event_one_sql(by, bool(event_id)), params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    lead_id, activity_id = row
+    if activity_id is None:
+        return EventResult(index, ItemStatus.DUPLICATE, event_id, lead_id=lead_id)
+    backlog_added(urgent=[lead_id] if item["type"] in hand_raiser_types() else ())
+    return EventResult(
+        index, ItemStatus.ACCEPTED, event_id, activity_id=activity_id, lead_id=lead_id
+    )
+
+
 def events_ingest(
     *, items: list[tuple[int, Mapping[str, Any]]], now: datetime, rule: str = "api"
 ) -> list[EventResult]:
@@ -492,6 +563,10 @@ def events_ingest(
     event_id is already stored or appeared earlier in the same batch; an item whose lead
     cannot be made is rejected; the others are accepted. All in one transaction, so an
     accepted event is committed together with the lead it created."""
+    if len(items) == 1:
+        one = _event_ingest_one(*items[0], now=now)
+        if one is not None:
+            return [one]
     results: dict[int, EventResult] = {}
     # Each row is built as save() would prepare an Activity's fields, without an
     # Activity instance per event (their construction was a fifth of a batch).

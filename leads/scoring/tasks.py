@@ -49,6 +49,22 @@ def leads_score_soon(lead_ids: list[int], *, urgent: Iterable[int] = ()) -> None
     this could not record."""
     if not lead_ids:
         return
+    if transaction.get_connection().in_atomic_block:
+        services.backlog_add(lead_ids=lead_ids, now=timezone.now())
+        backlog_added(urgent=urgent)
+        return
+    try:
+        services.backlog_add(lead_ids=lead_ids, now=timezone.now())
+    except Exception:
+        logger.exception("Could not put %s leads on the scoring backlog", len(lead_ids))
+        return
+    backlog_added(urgent=urgent)
+
+
+def backlog_added(*, urgent: Iterable[int] = ()) -> None:
+    """Leads were put on the backlog (by leads_score_soon, or by the caller's own statement
+    together with their events): make sure a drainer runs, and score the `urgent` ones at
+    once. Inside a transaction this waits for its commit. Never raises."""
     urgent = sorted(set(urgent))
 
     def wake():
@@ -57,15 +73,9 @@ def leads_score_soon(lead_ids: list[int], *, urgent: Iterable[int] = ()) -> None
         drainer_wake()
 
     if transaction.get_connection().in_atomic_block:
-        services.backlog_add(lead_ids=lead_ids, now=timezone.now())
         transaction.on_commit(wake)
-        return
-    try:
-        services.backlog_add(lead_ids=lead_ids, now=timezone.now())
-    except Exception:
-        logger.exception("Could not put %s leads on the scoring backlog", len(lead_ids))
-        return
-    wake()
+    else:
+        wake()
 
 
 def drainer_wake(*, force: bool = False) -> None:
