@@ -271,19 +271,32 @@ _USER_TEAMS_FILTER = """
         SELECT team_id FROM leads_teammember WHERE user_id = %(user)s AND active
         UNION ALL SELECT id FROM leads_salesteam WHERE manager_id = %(user)s)))
 """
-# The locked pick sits in a subquery, so only the one row it returns is joined to its card.
-# SKIP LOCKED: twenty reps take twenty different leads at once instead of queueing behind
-# the same row. The status is written into the SQL, not passed: a plan made once must still
-# see that it only wants pool rows (and so may use an index over the pool alone).
-_NEXT_POOL_SQL = """
-    SELECT {handoff}, {lead}, t.name, s.id, p.id, p.name
-    FROM (
-        SELECT * FROM leads_handoff
+# "Next lead" in one statement, committed on its own: pick the most urgent pool handoff
+# nobody else holds, take it, and make the rep the lead's owner, then join only that row
+# to its card. SKIP LOCKED: twenty reps take twenty different leads at once instead of
+# queueing behind the same row. The handoff is locked before the lead, the order every
+# other writer keeps. The status is written into the SQL, not passed: a plan made once
+# must still see that it only wants pool rows (and so may use an index over the pool
+# alone). The card's lead columns are read as they were before the statement; it sets only
+# owner_id and updated_at, which the caller sets on the instance.
+_CLAIM_NEXT_SQL = """
+    WITH picked AS (
+        SELECT id FROM leads_handoff
         WHERE status = '{pool}' {teams}
         ORDER BY accept_due_at ASC NULLS LAST, created_at ASC, id ASC
         LIMIT 1
         FOR UPDATE SKIP LOCKED
-    ) h
+    ), h AS (
+        UPDATE leads_handoff
+        SET status = '{assigned}', owner_id = %(user)s, assigned_at = %(now)s
+        FROM picked WHERE leads_handoff.id = picked.id
+        RETURNING leads_handoff.*
+    ), owned AS (
+        UPDATE leads_lead SET owner_id = %(user)s, updated_at = %(now)s
+        WHERE id = (SELECT lead_id FROM h)
+    )
+    SELECT {handoff}, {lead}, t.name, s.id, p.id, p.name
+    FROM h
     JOIN leads_lead l ON l.id = h.lead_id
     LEFT JOIN leads_salesteam t ON t.id = h.team_id
     LEFT JOIN leads_leadscore s ON s.lead_id = h.lead_id
@@ -295,20 +308,21 @@ def _columns(model, alias: str, attnames) -> str:
     return ", ".join(f'{alias}."{model._meta.get_field(name).column}"' for name in attnames)
 
 
-def _next_pool_statement(*, every_team: bool) -> _Statement:
-    sql = _NEXT_POOL_SQL.format(
+def _claim_next_statement(*, every_team: bool) -> _Statement:
+    sql = _CLAIM_NEXT_SQL.format(
         handoff=_columns(Handoff, "h", _HANDOFF_FIELDS),
         lead=_columns(Lead, "l", _CARD_LEAD_FIELDS),
         pool=HandoffStatus.POOL.value,
+        assigned=HandoffStatus.ASSIGNED.value,
         teams="" if every_team else _USER_TEAMS_FILTER,
     )
     if every_team:
-        return _Statement("smarketing_next_pool_any", sql, ())
-    return _Statement("smarketing_next_pool", sql, ("user",))
+        return _Statement("smarketing_claim_next_any", sql, ("user", "now"))
+    return _Statement("smarketing_claim_next", sql, ("user", "now"))
 
 
-_NEXT_POOL = _next_pool_statement(every_team=False)
-_NEXT_POOL_ANY_TEAM = _next_pool_statement(every_team=True)
+_CLAIM_NEXT = _claim_next_statement(every_team=False)
+_CLAIM_NEXT_ANY_TEAM = _claim_next_statement(every_team=True)
 
 
 @functools.cache
@@ -358,20 +372,27 @@ def _handoff_with_card(row) -> Handoff:
 
 
 def _next_pool_handoff(user) -> Handoff | None:
-    """The most urgent pool handoff this user may claim that nobody else is claiming now,
-    row-locked, with its card (CLAIM_RELATED) loaded. SQLite has no row locks, and its
-    IMMEDIATE transactions already serialise writers. Tests replace this with an unlocked
-    read to prove the race tests can fail."""
-    if connection.vendor != "postgresql":
-        qs = claimable_handoffs(user).select_related(*CLAIM_RELATED)
-        return qs.order_by(*QUEUE_ORDER).first()
+    """The most urgent pool handoff this user may claim, with its card (CLAIM_RELATED)
+    loaded: SQLite's path, where IMMEDIATE transactions already serialise writers.
+    PostgreSQL claims in one statement (_claim_next_locked)."""
+    qs = claimable_handoffs(user).select_related(*CLAIM_RELATED)
+    return qs.order_by(*QUEUE_ORDER).first()
+
+
+def _claim_next_locked(user, now: datetime) -> Handoff | None:
+    """PostgreSQL: take the next lead in one statement (_CLAIM_NEXT_SQL), or None when the
+    user's pools hold nothing that another rep is not taking right now. Tests replace this
+    with an unlocked read and write to prove the race tests can fail."""
     with connection.cursor() as cursor:
-        if user.is_superuser:
-            _NEXT_POOL_ANY_TEAM.run(cursor, {})
-        else:
-            _NEXT_POOL.run(cursor, {"user": user.pk})
+        statement = _CLAIM_NEXT_ANY_TEAM if user.is_superuser else _CLAIM_NEXT
+        statement.run(cursor, {"user": user.pk, "now": now})
         row = cursor.fetchone()
-    return None if row is None else _handoff_with_card(row)
+    if row is None:
+        return None
+    handoff = _handoff_with_card(row)
+    handoff.owner = user
+    handoff.lead.owner_id, handoff.lead.updated_at = user.pk, now
+    return handoff
 
 
 def user_team_ids(user) -> list[int]:
@@ -457,11 +478,16 @@ def handoff_claim_next(*, user, now: datetime) -> Handoff:
     """Take the most urgent lead in the user's pools that no one else is taking right now.
     The handoff comes back with its card (CLAIM_RELATED) loaded."""
     _require_queue_role(user)
-    with transaction.atomic():
-        handoff = _next_pool_handoff(user)
-        if handoff is None:
-            raise Conflict("Nothing left to claim: your pools are empty.")
-        return _take(handoff, user, now)
+    if connection.vendor == "postgresql":
+        handoff = _claim_next_locked(user, now)
+    else:
+        with transaction.atomic():
+            handoff = _next_pool_handoff(user)
+            if handoff is not None:
+                handoff = _take(handoff, user, now)
+    if handoff is None:
+        raise Conflict("Nothing left to claim: your pools are empty.")
+    return handoff
 
 
 def _owned_for_update(handoff_id: int, user, *, allowed: tuple[str, ...], action: str) -> Handoff:

@@ -196,9 +196,9 @@ def test_a_lead_without_a_score_reads_as_no_persona_without_querying(
 def test_claim_next_through_the_api_needs_few_queries(rep, api_for, django_assert_num_queries):
     make_handoff(team=make_team("EMEA", rep))
     api = api_for(rep)
-    # Role check, the savepoint pair, the locked pick and the two writes: one statement
-    # each on PostgreSQL; SQLite's ORM path reads the user's teams and writes twice.
-    with django_assert_num_queries(5 if connection.vendor == "postgresql" else 7):
+    # The role check and one statement that picks, takes and reads the card on PostgreSQL;
+    # SQLite's ORM path has a savepoint pair, reads the user's teams and writes twice.
+    with django_assert_num_queries(2 if connection.vendor == "postgresql" else 7):
         assert api.post(NEXT).status_code == 200
 
 
@@ -284,9 +284,10 @@ def test_claim_next_skips_the_lead_another_rep_is_claiming_right_now(rep, rep2):
     def slow_claim():
         try:
             with transaction.atomic():
-                taken.append(services._next_pool_handoff(rep).pk)
+                taken.append(services._claim_next_locked(rep, NOW).pk)
                 locked.set()
                 release.wait(10)
+                transaction.set_rollback(True)
         finally:
             connections.close_all()
 

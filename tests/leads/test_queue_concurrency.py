@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 from django.conf import settings
-from django.db import connections
+from django.db import connections, transaction
 
 from leads.handoff import services
 from leads.handoff.models import Handoff, HandoffStatus
@@ -95,8 +95,14 @@ def _locks_off(monkeypatch):
         time.sleep(0.02)
         return handoff
 
+    def unlocked_claim_next(user, now):
+        with transaction.atomic():
+            handoff = unlocked_next(user)
+            return None if handoff is None else services._take(handoff, user, now)
+
     monkeypatch.setattr(services, "_handoff_for_update", unlocked_get)
     monkeypatch.setattr(services, "_next_pool_handoff", unlocked_next)
+    monkeypatch.setattr(services, "_claim_next_locked", unlocked_claim_next)
 
 
 @pytest.fixture
