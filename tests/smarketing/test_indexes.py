@@ -17,9 +17,9 @@ def _leading_fields(model) -> set[str]:
         if index.fields and index.condition is None:
             leaders.add(index.fields[0].lstrip("-"))
     for constraint in meta.constraints:
-        if isinstance(constraint, models.UniqueConstraint) and constraint.fields:
-            if constraint.condition is None:
-                leaders.add(constraint.fields[0])
+        unique = isinstance(constraint, models.UniqueConstraint)
+        if unique and constraint.fields and constraint.condition is None:
+            leaders.add(constraint.fields[0])
     for together in meta.unique_together:
         leaders.add(together[0])
     return leaders
@@ -32,9 +32,9 @@ def test_no_foreign_key_keeps_an_index_that_a_composite_index_leads_with():
             continue
         leaders = _leading_fields(model)
         for field in model._meta.concrete_fields:
-            if field.is_relation and field.db_index and not field.unique:
-                if field.name in leaders:
-                    doubled.append(f"{model._meta.label}.{field.name}")
+            indexed = field.is_relation and field.db_index and not field.unique
+            if indexed and field.name in leaders:
+                doubled.append(f"{model._meta.label}.{field.name}")
     assert doubled == []
 
 
