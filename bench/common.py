@@ -374,6 +374,25 @@ def queue_settle(*, timeout: float = 60.0) -> int:
     return left
 
 
+def disk_settle() -> float:
+    """Write out what earlier work left dirty (CHECKPOINT), so that a benchmark does not pay
+    for the previous one's writes, or the generator's gigabytes, in its commits' flushes.
+    Returns the seconds it took; 0 when the role may not checkpoint."""
+    import psycopg2
+
+    started = time.monotonic()
+    conn = psycopg2.connect(database_url())
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute("CHECKPOINT")
+    except psycopg2.errors.InsufficientPrivilege:
+        return 0.0
+    finally:
+        conn.close()
+    return time.monotonic() - started
+
+
 def wait_http(url: str, *, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while True:

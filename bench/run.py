@@ -26,6 +26,7 @@ from bench.common import (
     Services,
     bench_env,
     database_url,
+    disk_settle,
     django_setup,
     machine,
     queue_settle,
@@ -131,8 +132,10 @@ def main() -> int:
             ctx.hello_rps, ctx.events_rps = extras.get("hello_rps"), extras.get("events_rps")
         for name in names:
             purged = queue_settle()
+            checkpoint = disk_settle()
             result = run_one(name, ctx)
             result["tasks purged before the run"] = purged
+            result["checkpoint before the run (s)"] = round(checkpoint, 1)
             (out / f"{name}.json").write_text(json.dumps(result, indent=2))
     report.write(
         at_scale=at_scale,
